@@ -1,0 +1,1 @@
+"""One module per outside system: models, sandboxes, the history log."""

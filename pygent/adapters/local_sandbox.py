@@ -1,0 +1,184 @@
+"""A sandbox on the host: one persistent bash per workspace, run through subprocess."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..domain.sandbox import CommandResult, SandboxError
+from .process_tree import boot_ticks, kill_command_processes, kill_session
+from .shell_env import sandbox_env
+from .shell_protocol import ShellProtocol, read_capped_output, result_from
+from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
+
+GRACE = 2.0  # seconds the shell gets to report after its command was killed
+
+
+class LocalSandbox:
+    """Runs commands on this machine in a persistent shell started in the workspace."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        workspace: Optional[str | Path] = None,
+        *,
+        timeout: float = 600.0,
+        output_limit: int = 65536,
+        env: Optional[dict[str, str]] = None,
+    ) -> None:
+        self._owns_workspace = workspace is None
+        path = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="pygent-ws-"))
+        path.mkdir(parents=True, exist_ok=True)
+        self.workspace = path.resolve()
+        self.timeout = timeout
+        self.output_limit = output_limit
+        self._env = sandbox_env(env)
+        self._state = Path(tempfile.mkdtemp(prefix="pygent-out-"))
+        self._protocol = ShellProtocol()
+        self._count = 0
+        self._closed = False
+        self._shell: Optional[subprocess.Popen[bytes]] = None
+        self._start_shell(self.workspace)
+
+    # -- the shell --------------------------------------------------------------------------
+    def _start_shell(self, cwd: Path) -> None:
+        self._shell = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=self._env,
+            start_new_session=True,
+            bufsize=0,
+        )
+
+    def _shell_cwd(self) -> Path:
+        assert self._shell is not None
+        try:
+            cwd = Path(os.readlink(f"/proc/{self._shell.pid}/cwd"))
+            return cwd if cwd.is_dir() else self.workspace
+        except OSError:
+            return self.workspace
+
+    def _restart(self) -> str:
+        cwd = self._shell_cwd()
+        self._stop_shell()
+        self._start_shell(cwd)
+        return f"the shell was restarted in {cwd}; exported variables and functions were reset"
+
+    def _stop_shell(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is None:
+            return
+        kill_session(shell.pid)
+        for stream in (shell.stdin, shell.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            shell.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait
+            pass
+
+    # -- commands ---------------------------------------------------------------------------
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
+        if self._closed:
+            raise SandboxError("this sandbox has been cleaned up; start a new one")
+        if self._shell is None or self._shell.poll() is not None:
+            self._stop_shell()
+            self._start_shell(self.workspace)
+        assert self._shell is not None and self._shell.stdin is not None
+        self._count += 1
+        out = self._state / f"out.{self._count}"
+        started = boot_ticks()
+        limit = self.timeout if timeout is None else timeout
+        try:
+            self._shell.stdin.write(self._protocol.command_line(command, str(out)))
+        except (BrokenPipeError, OSError):
+            notice = self._restart()
+            return CommandResult("", 1, notice=f"the shell had died; {notice}; run it again")
+        try:
+            found = self._wait_status(limit)
+        except BaseException:  # Ctrl-C: kill what the command started, keep the shell
+            self._recover(started)
+            raise
+        if found is None:
+            notice = self._recover(started)
+            text, truncated = read_capped_output(out, self.output_limit)
+            return result_from(text, 124, b"", truncated, str(out), timed_out=True,
+                               notice=f"timed out after {limit:g} s" + (f"; {notice}" if notice else ""))
+        before, status, eof = found
+        text, truncated = read_capped_output(out, self.output_limit)
+        notice = ""
+        if eof:
+            notice = self._restart()
+            notice = f"the command ended the shell; {notice}"
+        return result_from(text, status, before, truncated, str(out), notice=notice)
+
+    def _wait_status(self, limit: float) -> Optional[tuple[bytes, int, bool]]:
+        """Read the shell's stdout until the status line; None on timeout.
+
+        Returns (shell text, status, shell ended)."""
+        assert self._shell is not None and self._shell.stdout is not None
+        fd = self._shell.stdout.fileno()
+        deadline = time.monotonic() + limit
+        buffer = b""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                code = self._shell.wait()
+                return buffer, code if code >= 0 else 128 - code, True
+            buffer += chunk
+            found = self._protocol.find_status(buffer)
+            if found is not None:
+                return found[0], found[1], False
+
+    def _recover(self, started: Optional[int]) -> str:
+        """After a timeout or interrupt: kill the command's processes, or restart the shell."""
+        assert self._shell is not None
+        kill_command_processes(self._shell.pid, started)
+        try:
+            if self._wait_status(GRACE) is not None:
+                return ""
+        except BaseException:
+            pass
+        return self._restart()
+
+    # -- files ------------------------------------------------------------------------------
+    def write_file(self, path: str, text: str) -> Path:
+        """Write a text file inside the workspace."""
+        target = resolve_in_workspace(self.workspace, path)
+        write_text(target, text)
+        return target
+
+    def read_file(self, path: str) -> str:
+        """Read a text file inside the workspace."""
+        return read_text(resolve_in_workspace(self.workspace, path))
+
+    def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
+        """Copy a host file or folder into the workspace."""
+        return copy_into(self.workspace, src, dest)
+
+    def close(self) -> None:
+        """Stop the shell; remove the output files, and the workspace if it was temporary."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_shell()
+        shutil.rmtree(self._state, ignore_errors=True)
+        if self._owns_workspace:
+            shutil.rmtree(self.workspace, ignore_errors=True)

@@ -1,0 +1,111 @@
+"""How a persistent shell is asked to run one command and how its end is recognised.
+
+The command is passed to ``eval`` as one ANSI-C quoted word, so a syntax error is an error
+of that command, not a shell waiting for more input. Its output goes to a file (so memory
+stays flat whatever it prints); only a status line with a per-sandbox token comes back on
+the shell's stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Optional
+
+from ..domain.sandbox import CommandResult
+
+
+def ansi_c_quote(text: str) -> str:
+    """Quote ``text`` as one bash ``$'...'`` word on a single line."""
+    out = []
+    for ch in text.replace("\x00", ""):
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("\\'")
+        elif ch == "\n":
+            out.append("\\n")
+        elif code < 32 or code == 127:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+class ShellProtocol:
+    """Builds command lines and finds their status lines for one shell."""
+
+    def __init__(self) -> None:
+        self.token = "__PYGENT_" + secrets.token_hex(8)
+        self._status = re.compile(re.escape(self.token).encode() + rb":(\d+)\n")
+
+    def command_line(self, command: str, output_path: str) -> bytes:
+        """The line to write to the shell's stdin to run ``command``."""
+        quoted_out = "'" + output_path.replace("'", "'\\''") + "'"
+        return (
+            f"eval {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
+            f"printf '\\n{self.token}:%d\\n' \"$?\"\n"
+        ).encode("utf-8", errors="surrogateescape")
+
+    def find_status(self, buffer: bytes) -> Optional[tuple[bytes, int, bytes]]:
+        """Split ``buffer`` into (text before, exit status, rest) once the status line is in it."""
+        match = self._status.search(buffer)
+        if match is None:
+            return None
+        before = buffer[: match.start()]
+        if before.endswith(b"\n"):
+            before = before[:-1]
+        return before, int(match.group(1)), buffer[match.end() :]
+
+
+def read_capped_output(path: Path, limit: int, shown_path: Optional[str] = None) -> tuple[str, bool]:
+    """Read a command's output file: all of it, or its head and tail with a marker.
+
+    When the output is cut, the file is kept (under ``shown_path`` in the marker) so the
+    model can page through it; otherwise it is removed.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "", False
+    half = max(limit // 2, 1)
+    with path.open("rb") as handle:
+        if size <= limit:
+            data = handle.read()
+            truncated = False
+        else:
+            head = handle.read(half)
+            handle.seek(size - half)
+            tail = handle.read(half)
+            omitted = size - 2 * half
+            marker = (
+                f"\n[... {omitted} bytes of output omitted; the full output "
+                f"({size} bytes) is in {shown_path or path} ...]\n"
+            ).encode()
+            data = head + marker + tail
+            truncated = True
+    if not truncated:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return data.decode("utf-8", errors="replace"), truncated
+
+
+def result_from(output: str, status: int, shell_text: bytes, truncated: bool,
+                full_path: Optional[str], timed_out: bool = False, notice: str = "") -> CommandResult:
+    """Combine the pieces of a finished command into a :class:`CommandResult`."""
+    extra = shell_text.decode("utf-8", errors="replace").strip("\n")
+    if extra:
+        output = f"{output}{'' if not output or output.endswith(chr(10)) else chr(10)}{extra}\n"
+    return CommandResult(
+        output=output,
+        exit_code=status,
+        timed_out=timed_out,
+        truncated=truncated,
+        full_output_path=full_path if truncated else None,
+        notice=notice,
+    )

@@ -1,0 +1,43 @@
+"""``Agent``: the agent loop wired to the model, sandbox and settings the container gives."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .app.agent import AgentLoop, RunResult, ToolGuard
+from .app.registry import ToolRegistry
+from .domain.persona import Persona
+from .domain.ports import ModelPort
+from .runtime import Runtime
+
+__all__ = ["Agent", "RunResult"]
+
+
+class Agent(AgentLoop):
+    """A model, a runtime and the tools; any argument left out comes from the settings."""
+
+    def __init__(
+        self,
+        model: Optional[ModelPort] = None,
+        runtime: Optional[Runtime] = None,
+        *,
+        tools: Optional[ToolRegistry] = None,
+        persona: Optional[Persona] = None,
+        model_name: Optional[str] = None,
+        history: Any = None,
+        guard: Optional[ToolGuard] = None,
+        settings: Any = None,
+    ) -> None:
+        from .container import container
+
+        settings = settings if settings is not None else container.settings()
+        super().__init__(
+            model if model is not None else container.model(),
+            runtime if runtime is not None else Runtime(settings=settings),
+            tools=tools,
+            persona=persona if persona is not None else container.persona(settings=settings),
+            model_name=model_name or settings.model,
+            history=history if history is not None else container.history(settings=settings),
+            guard=guard,
+        )
+        self.settings = settings

@@ -1,0 +1,1 @@
+"""Use cases: the agent loop, the tool registry, prompts, commands and settings."""

@@ -1,0 +1,245 @@
+"""The agent loop: ask the model, run the tools it calls, answer every call, repeat."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from ..domain.conversation import Conversation
+from ..domain.errors import ModelError
+from ..domain.events import (
+    AssistantText,
+    Event,
+    EventListener,
+    Notice,
+    ToolCallStarted,
+    ToolOutput,
+)
+from ..domain.messages import Message, ToolCall
+from ..domain.persona import Persona
+from ..domain.ports import HistoryPort, ModelPort
+from ..domain.sandbox import SandboxError
+from .prompt import build_system_prompt
+from .registry import STOP_TOOL, ToolRegistry, default_registry
+
+#: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
+ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
+
+INTERRUPTED = "Interrupted by the user before this tool finished."
+
+
+@dataclass
+class RunResult:
+    """How :meth:`Agent.run_until_stop` ended."""
+
+    message: Message
+    steps: int
+    reason: str  # "stop", "answer", "max_steps" or "max_time"
+
+    @property
+    def text(self) -> str:
+        """The final assistant text (may be empty)."""
+        return self.message.content or ""
+
+    @property
+    def finished(self) -> bool:
+        """True when the model ended the run itself rather than hitting a limit."""
+        return self.reason in ("stop", "answer")
+
+
+class AgentLoop:
+    """A conversation between a model and the tools, running in one runtime."""
+
+    def __init__(
+        self,
+        model: ModelPort,
+        runtime: Any,
+        *,
+        tools: Optional[ToolRegistry] = None,
+        persona: Optional[Persona] = None,
+        model_name: str = "",
+        history: Optional[HistoryPort] = None,
+        guard: Optional[ToolGuard] = None,
+    ) -> None:
+        self.model = model
+        self.runtime = runtime
+        self.tools = tools if tools is not None else default_registry
+        self.persona = persona or Persona()
+        self.model_name = model_name
+        self.history = history
+        self.guard = guard
+        self.listeners: list[EventListener] = []
+        self.conversation = Conversation(history.load() if history is not None else ())
+        self._prompt_key: tuple[Any, ...] = ()
+        self._prompt: dict[str, Any] = {}
+
+    # -- events -------------------------------------------------------------------------
+    def subscribe(self, listener: EventListener) -> None:
+        """Call ``listener`` with every event from now on."""
+        self.listeners.append(listener)
+
+    def emit(self, event: Event) -> None:
+        """Send one event to every listener."""
+        for listener in self.listeners:
+            listener(event)
+
+    # -- conversation -------------------------------------------------------------------
+    def append(self, message: Message) -> None:
+        """Add a message to the conversation and to the history log, if any."""
+        self.conversation.append(message)
+        if self.history is not None:
+            self.history.append(message)
+
+    def new_conversation(self) -> None:
+        """Forget the conversation; the runtime and its workspace stay."""
+        self.conversation.clear()
+        if self.history is not None:
+            self.history.start_new()
+
+    def system_message(self) -> dict[str, Any]:
+        """The system prompt as a wire dict, listing the tools registered right now."""
+        specs = self.tools.specs()
+        key = (self.persona, *map(id, specs))
+        if key != self._prompt_key:
+            content = build_system_prompt(self.persona, specs)
+            self._prompt = {"role": "system", "content": content}
+            self._prompt_key = key
+        return self._prompt
+
+    def request_messages(self) -> list[dict[str, Any]]:
+        """What the next model request sends: the system prompt, then the conversation."""
+        messages = self.conversation.to_openai()
+        messages.insert(0, self.system_message())
+        return messages
+
+    # -- the loop -------------------------------------------------------------------------
+    def step(self, text: Optional[str] = None) -> Message:
+        """Send the conversation (plus ``text`` as a user message) once and run the tool calls."""
+        if text is not None:
+            self.append(Message(role="user", content=text))
+        reply = self.model.chat(self.request_messages(), self.model_name, self.tools.schemas())
+        message = to_message(reply)
+        self.append(message)
+        if message.content:
+            self.emit(AssistantText(message.content))
+        calls = message.tool_calls or []
+        for index, call in enumerate(calls):
+            try:
+                self._run_call(call)
+            except BaseException:
+                for pending in calls[index:]:
+                    self._answer(pending, INTERRUPTED, is_error=True)
+                raise
+        return message
+
+    def run_until_stop(
+        self, text: Optional[str] = None, max_steps: int = 20, max_time: Optional[float] = None
+    ) -> RunResult:
+        """Step until the model calls ``stop`` or answers without tools, or a limit is hit."""
+        started = time.monotonic()
+        message = Message(role="assistant", content="")
+        for steps in range(1, max_steps + 1):
+            message = self.step(text if steps == 1 else None)
+            calls = message.tool_calls or []
+            if any(c.function.name == STOP_TOOL for c in calls):
+                return RunResult(message, steps, "stop")
+            if not calls:
+                return RunResult(message, steps, "answer")
+            if max_time is not None and time.monotonic() - started >= max_time:
+                self.emit(Notice(f"Stopped: time limit of {max_time:g} s reached."))
+                return RunResult(message, steps, "max_time")
+        self.emit(Notice(f"Stopped: step limit of {max_steps} reached."))
+        return RunResult(message, max_steps, "max_steps")
+
+    # -- tools ------------------------------------------------------------------------------
+    def _run_call(self, call: ToolCall) -> None:
+        name, raw = call.function.name, call.function.arguments
+        self.emit(ToolCallStarted(call.id, name, raw))
+        output, is_error = self.dispatch(name, raw)
+        self._answer(call, output, is_error)
+
+    def _answer(self, call: ToolCall, output: str, is_error: bool = False) -> None:
+        self.append(
+            Message(role="tool", content=output, tool_call_id=call.id, name=call.function.name)
+        )
+        self.emit(ToolOutput(call.id, call.function.name, output, is_error))
+
+    def dispatch(self, name: str, raw_arguments: str) -> tuple[str, bool]:
+        """Run one tool call; every mistake becomes a message for the model, not an exception."""
+        spec = self.tools.get(name)
+        if spec is None:
+            return f"Error: unknown tool {name!r}. Available tools: {self.tools.names()}.", True
+        arguments, problem = parse_arguments(raw_arguments)
+        if problem is None:
+            problem = spec.check_arguments(self.runtime, arguments)
+        if problem is not None:
+            return f"Error: bad arguments for {name}: {problem}", True
+        if self.guard is not None:
+            refusal = self.guard(name, arguments)
+            if refusal is not None:
+                return refusal, True
+        try:
+            return str(spec.func(self.runtime, **arguments)), False
+        except (SandboxError, ValueError, OSError) as exc:
+            return f"Error: {exc}", True
+        except Exception as exc:  # a tool's bug must not end the conversation
+            return f"Error: tool {name} failed: {type(exc).__name__}: {exc}", True
+
+
+def parse_arguments(raw: Any) -> tuple[dict[str, Any], Optional[str]]:
+    """Decode tool-call arguments; return them with a description of any problem."""
+    if isinstance(raw, dict):
+        return raw, None
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        return {}, f"arguments are not valid JSON ({exc}): {str(raw)[:200]!r}"
+    if not isinstance(value, dict):
+        return {}, f"arguments must be a JSON object, got {type(value).__name__}"
+    return value, None
+
+
+def to_message(reply: Any) -> Message:
+    """Accept a domain Message, a plain dict, or an ``openai`` SDK message object."""
+    if isinstance(reply, Message):
+        message = reply
+    elif isinstance(reply, dict):
+        message = Message.from_dict(reply)
+    elif hasattr(reply, "model_dump"):
+        message = Message.from_dict(reply.model_dump())
+    elif hasattr(reply, "role") or hasattr(reply, "content"):
+        message = Message.from_dict(
+            {
+                "role": getattr(reply, "role", "assistant"),
+                "content": getattr(reply, "content", None),
+                "tool_calls": [_call_dict(c) for c in getattr(reply, "tool_calls", None) or []],
+            }
+        )
+    elif isinstance(reply, str):
+        message = Message(role="assistant", content=reply)
+    else:
+        raise ModelError(f"the model returned {type(reply).__name__}, not a message")
+    if message.role != "assistant":
+        message.role = "assistant"
+    for index, call in enumerate(message.tool_calls or []):
+        if not call.id:
+            call.id = f"call_{index}_{time.monotonic_ns()}"
+    return message
+
+
+def _call_dict(call: Any) -> dict[str, Any]:
+    if isinstance(call, dict):
+        return call
+    function = getattr(call, "function", None)
+    return {
+        "id": getattr(call, "id", ""),
+        "type": getattr(call, "type", "function"),
+        "function": {
+            "name": getattr(function, "name", ""),
+            "arguments": getattr(function, "arguments", "{}"),
+        },
+    }

@@ -1,0 +1,116 @@
+"""The dependency-injector container: the one place that knows every layer.
+
+Heavy SDKs are imported inside the factory functions, so building the container is cheap.
+Tests swap adapters with ``container.model.override(...)`` / ``container.sandbox.override(...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Optional
+
+from dependency_injector import containers, providers
+
+from .app.settings import Settings, load_settings
+from .domain.errors import ConfigError
+from .domain.persona import DEFAULT_DESCRIPTION, Persona
+
+log = logging.getLogger("pygent")
+
+SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+
+
+def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None) -> str:
+    """``auto`` means openai when an API key is set, else the offline direct model."""
+    environ = dict(os.environ) if environ is None else environ
+    if settings.backend != "auto":
+        return settings.backend
+    return "openai" if environ.get("OPENAI_API_KEY") else "direct"
+
+
+def host_secrets(environ: Optional[dict[str, str]] = None) -> list[str]:
+    """Values of host variables that look secret, so logs can redact them."""
+    environ = dict(os.environ) if environ is None else environ
+    return [v for k, v in environ.items() if any(m in k.upper() for m in SECRET_MARKERS) and v]
+
+
+def make_openai_model(settings: Settings) -> Any:
+    """The OpenAI-compatible model adapter, configured from settings."""
+    from .adapters.openai_model import OpenAIModel
+
+    return OpenAIModel(
+        settings.model,
+        base_url=settings.base_url,
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def make_direct_model() -> Any:
+    """The offline model."""
+    from .adapters.direct_model import DirectModel
+
+    return DirectModel()
+
+
+def make_echo_model() -> Any:
+    """The echo model."""
+    from .adapters.echo_model import EchoModel
+
+    return EchoModel()
+
+
+def open_sandbox(settings: Settings) -> Any:
+    """A sandbox for ``settings.use_docker``: Docker when asked (or available), else local."""
+    if settings.use_docker:
+        raise ConfigError(
+            "the Docker sandbox is not available in this version; run with --no-docker "
+            "or PYGENT_USE_DOCKER=0"
+        )
+    return make_local_sandbox(settings)
+
+
+def make_local_sandbox(settings: Settings) -> Any:
+    """The host sandbox."""
+    from .adapters.local_sandbox import LocalSandbox
+
+    return LocalSandbox(
+        settings.workspace,
+        timeout=settings.command_timeout,
+        output_limit=settings.output_limit,
+        env=settings.env,
+    )
+
+
+def make_history(settings: Settings) -> Any:
+    """The JSONL conversation log when ``history_file`` is set, else None."""
+    if not settings.history_file:
+        return None
+    from .adapters.history_store import JsonlHistory
+
+    return JsonlHistory(settings.history_file, secrets=host_secrets(), warn=log.warning)
+
+
+def make_persona(settings: Settings) -> Persona:
+    """The persona named by the settings."""
+    return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
+
+
+class Container(containers.DeclarativeContainer):
+    """Settings in, adapters out."""
+
+    settings = providers.Singleton(load_settings)
+    backend = providers.Callable(resolve_backend, settings)
+    model = providers.Selector(
+        backend,
+        openai=providers.Singleton(make_openai_model, settings),
+        direct=providers.Factory(make_direct_model),
+        echo=providers.Factory(make_echo_model),
+    )
+    sandbox = providers.Factory(open_sandbox, settings=settings)
+    history = providers.Factory(make_history, settings=settings)
+    persona = providers.Factory(make_persona, settings=settings)
+
+
+container = Container()

@@ -1,0 +1,1 @@
+"""Pure data and rules of Pygent: no I/O, standard library only."""

@@ -1,0 +1,83 @@
+"""``Runtime``: the sandbox a session's tools run in, Docker or local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from .domain.ports import SandboxPort
+from .domain.sandbox import CommandResult
+
+
+class Runtime:
+    """Runs commands and moves files in one workspace; ``cleanup()`` releases it."""
+
+    def __init__(
+        self,
+        image: Optional[str] = None,
+        use_docker: Optional[bool] = None,
+        workspace: Optional[str | Path] = None,
+        initial_files: Optional[list[str]] = None,
+        *,
+        sandbox: Optional[SandboxPort] = None,
+        settings: Any = None,
+    ) -> None:
+        if sandbox is None:
+            from .container import container
+
+            base = settings if settings is not None else container.settings()
+            merged = base.with_overrides(
+                image=image,
+                use_docker=use_docker,
+                workspace=str(workspace) if workspace is not None else None,
+            )
+            sandbox = container.sandbox(settings=merged)
+        self.sandbox: SandboxPort = sandbox
+        for path in initial_files or []:
+            self.upload_file(path)
+
+    @property
+    def use_docker(self) -> bool:
+        """True when commands run in a Docker container."""
+        return self.sandbox.kind == "docker"
+
+    @property
+    def kind(self) -> str:
+        """``"docker"`` or ``"local"``."""
+        return self.sandbox.kind
+
+    @property
+    def workspace(self) -> Path:
+        """The host folder the commands work in."""
+        return self.sandbox.workspace
+
+    def run(self, cmd: str, timeout: Optional[float] = None) -> CommandResult:
+        """Run a command and return the whole result."""
+        return self.sandbox.run(cmd, timeout)
+
+    def bash(self, cmd: str, timeout: Optional[float] = None) -> str:
+        """Run a command and return the text the model sees (output and any status)."""
+        return self.sandbox.run(cmd, timeout).to_text()
+
+    def write_file(self, path: str, content: str) -> str:
+        """Create or overwrite a text file in the workspace; say what was written."""
+        self.sandbox.write_file(path, content)
+        return f"Wrote {len(content.encode('utf-8'))} bytes to {path}"
+
+    def read_file(self, path: str) -> str:
+        """Read a text file from the workspace."""
+        return self.sandbox.read_file(path)
+
+    def upload_file(self, src: str | Path, dest: Optional[str] = None) -> Path:
+        """Copy a host file or folder into the workspace; return where it landed."""
+        return self.sandbox.copy_in(str(src), dest)
+
+    def cleanup(self) -> None:
+        """Stop the sandbox and remove a temporary workspace; safe to call twice."""
+        self.sandbox.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

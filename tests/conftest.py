@@ -1,0 +1,52 @@
+"""Shared fixtures: a clean default tool registry, fresh container overrides, sandboxes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pygent
+from pygent.app.registry import default_registry
+
+REQUIRE_DOCKER = os.environ.get("PYGENT_REQUIRE_DOCKER") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _default_tools() -> Iterator[None]:
+    """Every test starts and ends with only the built-in tools registered."""
+    default_registry.reset()
+    yield
+    default_registry.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_host_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the developer's ~/.pygent.toml or their API key."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PYGENT_MODEL_BACKEND", "PYGENT_MODEL",
+                "PYGENT_USE_DOCKER", "PYGENT_WORKSPACE", "PYGENT_HISTORY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
+    from pygent.container import container
+
+    container.settings.reset()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder."""
+    path = tmp_path / "ws"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def local_runtime() -> Iterator[pygent.Runtime]:
+    """A Runtime on the local sandbox, cleaned up afterwards."""
+    runtime = pygent.Runtime(use_docker=False)
+    yield runtime
+    runtime.cleanup()

@@ -1,0 +1,89 @@
+"""Test doubles that honour the real ports: a scripted model and an in-memory sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from pygent.domain.messages import Message, ToolCall, ToolCallFunction
+from pygent.domain.sandbox import CommandResult, SandboxError
+
+Reply = Union[Message, dict, Exception]
+
+
+def call(name: str, arguments: Any = None, call_id: Optional[str] = None) -> ToolCall:
+    """A tool call; dict arguments are JSON-encoded, strings are sent as they are."""
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    return ToolCall(id=call_id or f"call_{name}_{id(raw)}", function=ToolCallFunction(name, raw))
+
+
+def calls(*tool_calls: ToolCall, content: Optional[str] = None) -> Message:
+    """An assistant message making these tool calls."""
+    return Message(role="assistant", content=content, tool_calls=list(tool_calls))
+
+
+def say(text: str) -> Message:
+    """An assistant message with text only."""
+    return Message(role="assistant", content=text)
+
+
+class FakeModel:
+    """Replies from a script, in order; records every request. An Exception reply is raised."""
+
+    def __init__(self, replies: Iterable[Reply] = (), default: Optional[Reply] = None) -> None:
+        self.replies = list(replies)
+        self.default = default
+        self.requests: list[dict[str, Any]] = []
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+        self.requests.append({"messages": [dict(m) for m in messages], "model": model,
+                              "tools": tools})
+        reply = self.replies.pop(0) if self.replies else self.default
+        if reply is None:
+            return say("done")
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+class FakeSandbox:
+    """A sandbox with no processes: ``echo`` and ``cat`` understood, files in memory + disk."""
+
+    kind = "fake"
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self.commands: list[str] = []
+        self.closed = False
+
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        if self.closed:
+            raise SandboxError("closed")
+        self.commands.append(command)
+        word, _, rest = command.partition(" ")
+        if word == "echo":
+            return CommandResult(rest + "\n")
+        if word == "cat":
+            return CommandResult(self.read_file(rest))
+        if word == "exit":
+            return CommandResult("", int(rest or 0))
+        return CommandResult(f"ran {command}\n")
+
+    def write_file(self, path: str, text: str) -> Path:
+        target = self.workspace / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return target
+
+    def read_file(self, path: str) -> str:
+        return (self.workspace / path).read_text()
+
+    def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
+        target = self.workspace / (dest or Path(src).name)
+        target.write_bytes(Path(src).read_bytes())
+        return target
+
+    def close(self) -> None:
+        self.closed = True
