@@ -38,6 +38,6 @@ class Agent(AgentLoop):
             persona=persona if persona is not None else container.persona(settings=settings),
             model_name=model_name or settings.model,
             history=history if history is not None else container.history(settings=settings),
-            guard=guard,
+            guard=guard if guard is not None else container.guard(settings=settings),
         )
         self.settings = settings

@@ -38,8 +38,9 @@ class FakeModel:
         self.requests: list[dict[str, Any]] = []
 
     def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
-        self.requests.append({"messages": [dict(m) for m in messages], "model": model,
-                              "tools": tools})
+        self.requests.append(
+            {"messages": [dict(m) for m in messages], "model": model, "tools": tools}
+        )
         reply = self.replies.pop(0) if self.replies else self.default
         if reply is None:
             return say("done")

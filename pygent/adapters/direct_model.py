@@ -45,7 +45,9 @@ def _names(tools: list[dict[str, Any]]) -> set[str]:
 class DirectModel:
     """Turns the last user line into a tool call; after a tool result it has nothing to add."""
 
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Message:
+    def chat(
+        self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
+    ) -> Message:
         """Reply to the conversation so far."""
         last = messages[-1] if messages else {}
         if last.get("role") != "user":
@@ -60,11 +62,15 @@ class DirectModel:
             if first in names and first != "bash" and "=" in line:
                 return Message(
                     role="assistant",
-                    content=f'Could not parse that {first} call; write it as {first} key="value" ...',
+                    content=f"Could not parse that {first} call; "
+                    f'write it as {first} key="value" ...',
                 )
             if "bash" not in names:
-                return Message(role="assistant", content=f"The bash tool is not registered; "
-                               f"available tools: {sorted(n for n in names if n)}.")
+                return Message(
+                    role="assistant",
+                    content=f"The bash tool is not registered; "
+                    f"available tools: {sorted(n for n in names if n)}.",
+                )
             parsed = ("bash", {"cmd": line})
         name, arguments = parsed
         call = ToolCall(

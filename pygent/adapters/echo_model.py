@@ -10,7 +10,9 @@ from ..domain.messages import Message
 class EchoModel:
     """Answers ``Echo: <last message>`` and never calls a tool."""
 
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Message:
+    def chat(
+        self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
+    ) -> Message:
         """Echo the last message's content."""
         last = messages[-1].get("content") if messages else ""
         return Message(role="assistant", content=f"Echo: {last or ''}")

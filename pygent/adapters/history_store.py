@@ -41,9 +41,7 @@ class JsonlHistory:
 
     def append(self, message: Message) -> None:
         """Write one message and flush it."""
-        record = message.to_dict()
-        record["content"] = message.content
-        self._write(record)
+        self._write(message.to_record())
 
     def start_new(self) -> None:
         """Mark that a new conversation starts here."""

@@ -113,8 +113,15 @@ class LocalSandbox:
         if found is None:
             notice = self._recover(started)
             text, truncated = read_capped_output(out, self.output_limit)
-            return result_from(text, 124, b"", truncated, str(out), timed_out=True,
-                               notice=f"timed out after {limit:g} s" + (f"; {notice}" if notice else ""))
+            return result_from(
+                text,
+                124,
+                b"",
+                truncated,
+                str(out),
+                timed_out=True,
+                notice=f"timed out after {limit:g} s" + (f"; {notice}" if notice else ""),
+            )
         before, status, eof = found
         text, truncated = read_capped_output(out, self.output_limit)
         notice = ""

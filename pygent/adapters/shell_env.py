@@ -5,8 +5,18 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "USER", "LOGNAME", "TZ",
-                  "TMPDIR", "SHELL")
+PASSED_THROUGH = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "USER",
+    "LOGNAME",
+    "TZ",
+    "TMPDIR",
+    "SHELL",
+)
 
 NON_INTERACTIVE = {
     "PAGER": "cat",
@@ -23,8 +33,11 @@ NON_INTERACTIVE = {
 }
 
 
-def sandbox_env(extra: Optional[dict[str, str]] = None, host: Optional[dict[str, str]] = None,
-                passed: tuple[str, ...] = PASSED_THROUGH) -> dict[str, str]:
+def sandbox_env(
+    extra: Optional[dict[str, str]] = None,
+    host: Optional[dict[str, str]] = None,
+    passed: tuple[str, ...] = PASSED_THROUGH,
+) -> dict[str, str]:
     """Allow-listed host variables, then the non-interactive defaults, then the user's own."""
     host = dict(os.environ) if host is None else host
     env = {name: host[name] for name in passed if name in host}

@@ -61,7 +61,9 @@ class ShellProtocol:
         return before, int(match.group(1)), buffer[match.end() :]
 
 
-def read_capped_output(path: Path, limit: int, shown_path: Optional[str] = None) -> tuple[str, bool]:
+def read_capped_output(
+    path: Path, limit: int, shown_path: Optional[str] = None
+) -> tuple[str, bool]:
     """Read a command's output file: all of it, or its head and tail with a marker.
 
     When the output is cut, the file is kept (under ``shown_path`` in the marker) so the
@@ -95,8 +97,15 @@ def read_capped_output(path: Path, limit: int, shown_path: Optional[str] = None)
     return data.decode("utf-8", errors="replace"), truncated
 
 
-def result_from(output: str, status: int, shell_text: bytes, truncated: bool,
-                full_path: Optional[str], timed_out: bool = False, notice: str = "") -> CommandResult:
+def result_from(
+    output: str,
+    status: int,
+    shell_text: bytes,
+    truncated: bool,
+    full_path: Optional[str],
+    timed_out: bool = False,
+    notice: str = "",
+) -> CommandResult:
     """Combine the pieces of a finished command into a :class:`CommandResult`."""
     extra = shell_text.decode("utf-8", errors="replace").strip("\n")
     if extra:

@@ -44,7 +44,7 @@ class Conversation:
 
     def to_json(self) -> str:
         """Serialise losslessly, keeping ``None`` content distinct from empty content."""
-        return json.dumps([_exact_dict(m) for m in self._messages])
+        return json.dumps([m.to_record() for m in self._messages])
 
     @classmethod
     def from_json(cls, text: str) -> Conversation:
@@ -65,12 +65,3 @@ class Conversation:
 
     def __repr__(self) -> str:
         return f"Conversation({self._messages!r})"
-
-
-def _exact_dict(message: Message) -> dict[str, Any]:
-    """The wire dict, but with content exactly as stored (``None`` stays ``None``)."""
-    data = message.to_dict()
-    data["content"] = message.content
-    if message.name is not None:
-        data["name"] = message.name
-    return data

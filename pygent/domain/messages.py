@@ -65,9 +65,17 @@ class Message:
             data["name"] = self.name
         return data
 
+    def to_record(self) -> dict[str, Any]:
+        """A lossless dict for storage: content exactly as held, name kept on every role."""
+        data = self.to_dict()
+        data["content"] = self.content
+        if self.name is not None:
+            data["name"] = self.name
+        return data
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
-        """Build from the OpenAI wire form."""
+        """Build from the OpenAI wire form (or a record from :meth:`to_record`)."""
         calls = data.get("tool_calls")
         content = data.get("content")
         if content is not None and not isinstance(content, str):

@@ -1,0 +1,170 @@
+"""One suite every SandboxPort adapter must pass (Docker joins through the fixture's params)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pygent.domain.sandbox import PathEscapeError, SandboxError
+
+
+def _open(kind: str, workspace: Path, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    if kind == "local":
+        from pygent.adapters.local_sandbox import LocalSandbox
+
+        return LocalSandbox(workspace, timeout=timeout, output_limit=4096)
+    raise AssertionError(f"unknown sandbox kind {kind}")
+
+
+SANDBOX_KINDS = ["local"]
+
+
+@pytest.fixture(params=SANDBOX_KINDS)
+def sandbox(request: pytest.FixtureRequest, workspace: Path) -> Iterator:  # type: ignore[type-arg]
+    box = _open(request.param, workspace)
+    yield box
+    box.close()
+
+
+def test_cwd_and_exported_variables_carry_over(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.run("mkdir -p sub && cd sub && export GREETING=hello")
+    result = sandbox.run('pwd; echo "$GREETING"')
+    assert result.output.splitlines()[0].endswith("/sub")
+    assert result.output.splitlines()[1] == "hello"
+
+
+def test_stdout_and_stderr_come_back_together_with_the_exit_status(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("echo out; echo err >&2; exit_code() { return 3; }; exit_code")
+    assert "out" in result.output and "err" in result.output
+    assert result.exit_code == 3
+    assert "[exit status 3]" in result.to_text()
+
+
+def test_a_timed_out_command_is_killed_with_its_children_and_the_shell_stays_usable(
+    sandbox,
+) -> None:  # type: ignore[no-untyped-def]
+    marker = f"pygent-contract-{os.getpid()}-{time.monotonic_ns()}"
+    result = sandbox.run(f"bash -c 'sleep 300; echo {marker}' & sleep 300", timeout=1)
+    assert result.timed_out
+    assert "timed out" in result.to_text()
+    left = sandbox.run("ps -eo args | grep -c '[s]leep 300' || true")
+    assert left.output.strip() == "0"
+    assert sandbox.run("echo still here").output == "still here\n"
+
+
+def test_a_busy_shell_builtin_loop_is_stopped_and_the_shell_restarted_in_place(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.run("mkdir -p deep && cd deep")
+    result = sandbox.run("while :; do :; done", timeout=1)
+    assert result.timed_out and "restarted" in result.notice
+    assert sandbox.run("pwd").output.strip().endswith("/deep")
+
+
+def test_output_is_capped_to_head_and_tail_with_the_full_text_kept_in_a_file(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("seq 1 100000")
+    assert result.truncated
+    assert result.output.startswith("1\n2\n")
+    assert result.output.rstrip().endswith("100000")
+    assert "omitted" in result.output and result.full_output_path
+    assert len(result.output) < 4096 + 300
+    assert sandbox.run(f"tail -n 1 {result.full_output_path}").output == "100000\n"
+
+
+def test_a_200_megabyte_flood_keeps_memory_flat(sandbox) -> None:  # type: ignore[no-untyped-def]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = sandbox.run("head -c 200000000 /dev/zero | tr '\\0' x")
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert result.truncated and result.exit_code == 0
+    assert (after - before) < 50_000  # KiB: the flood never sits in our memory
+
+
+def test_a_background_job_returns_at_once(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("sleep 100 & echo started", timeout=10)
+    assert not result.timed_out and "started" in result.output
+
+
+def test_stdin_never_blocks_a_command(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run('read line; echo "got:$line"; cat', timeout=10)
+    assert not result.timed_out
+    assert result.output.startswith("got:")
+
+
+def test_binary_output_is_decoded_with_replacement(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("printf 'ok\\377\\376\\000end'")
+    assert result.output.startswith("ok") and "end" in result.output
+    assert "\ufffd" in result.output
+
+
+def test_a_syntax_error_is_reported_not_hung(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("if then fi", timeout=10)
+    assert not result.timed_out and result.exit_code != 0
+    assert "syntax error" in result.output
+
+
+def test_exit_in_a_command_restarts_the_shell_and_says_so(sandbox) -> None:  # type: ignore[no-untyped-def]
+    result = sandbox.run("exit 4")
+    assert result.exit_code == 4 and "restarted" in result.notice
+    assert sandbox.run("echo back").output == "back\n"
+
+
+def test_files_round_trip_inside_the_workspace(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.write_file("dir/a.txt", "héllo\n")
+    assert sandbox.read_file("dir/a.txt") == "héllo\n"
+    assert sandbox.run("cat dir/a.txt").output == "héllo\n"
+
+
+@pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd-pygent", "a/../../b", "/"])
+def test_paths_outside_the_workspace_are_refused(sandbox, path: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PathEscapeError):
+        sandbox.write_file(path, "x")
+    with pytest.raises(PathEscapeError):
+        sandbox.read_file(path)
+
+
+def test_a_symlink_pointing_out_of_the_workspace_is_refused(sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, sandbox.workspace / "link")
+    with pytest.raises(PathEscapeError):
+        sandbox.write_file("link/x.txt", "x")
+    assert not (outside / "x.txt").exists()
+
+
+def test_copy_in_puts_a_host_file_in_the_workspace_and_refuses_escapes(
+    sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "notes.txt"
+    src.write_text("copied")
+    sandbox.copy_in(str(src))
+    assert sandbox.run("cat notes.txt").output == "copied"
+    with pytest.raises(PathEscapeError):
+        sandbox.copy_in(str(src), "../../elsewhere.txt")
+
+
+def test_host_secrets_never_reach_a_command(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+    for kind in SANDBOX_KINDS:
+        box = _open(kind, workspace)
+        try:
+            env = box.run("env").output
+        finally:
+            box.close()
+        assert "sk-test-secret-value" not in env and "OPENAI_API_KEY" not in env
+        assert "aws-secret-value" not in env
+        assert "PAGER=cat" in env and "GIT_TERMINAL_PROMPT=0" in env
+
+
+def test_a_closed_sandbox_refuses_commands_and_closing_twice_is_fine(workspace: Path) -> None:
+    for kind in SANDBOX_KINDS:
+        box = _open(kind, workspace)
+        box.close()
+        box.close()
+        with pytest.raises(SandboxError):
+            box.run("true")

@@ -1,0 +1,86 @@
+"""Settings: defaults, pygent.toml, environment over file, clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from pygent.app.settings import Settings, load_settings
+from pygent.container import resolve_backend
+from pygent.domain.errors import ConfigError
+
+
+def test_defaults_without_file_or_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={"HOME": str(tmp_path)}, cwd=tmp_path)
+    assert settings == Settings()
+    assert (settings.model, settings.command_timeout, settings.persona_name) == (
+        "gpt-4.1-mini",
+        600.0,
+        "Pygent",
+    )
+
+
+def test_the_environment_wins_over_pygent_toml(tmp_path: Path) -> None:
+    (tmp_path / "pygent.toml").write_text(
+        'model = "from-file"\ncommand_timeout = 5\n[env]\nFOO = "bar"\n'
+    )
+    settings = load_settings(
+        environ={"HOME": str(tmp_path), "PYGENT_MODEL": "from-env"}, cwd=tmp_path
+    )
+    assert (settings.model, settings.command_timeout, settings.env) == (
+        "from-env",
+        5.0,
+        {"FOO": "bar"},
+    )
+
+
+def test_home_config_is_read_when_the_current_directory_has_none(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir(), cwd.mkdir()
+    (home / ".pygent.toml").write_text('persona_name = "Ada"\n')
+    assert load_settings(environ={"HOME": str(home)}, cwd=cwd).persona_name == "Ada"
+
+
+def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(str(tmp_path / "missing.toml"), environ={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PYGENT_MODEL_BACKEND": "gpt"}, "allowed: auto, openai, direct, echo"),
+        ({"PYGENT_USE_DOCKER": "maybe"}, "use_docker"),
+        ({"PYGENT_COMMAND_TIMEOUT": "-1"}, "command_timeout"),
+    ],
+)
+def test_bad_values_name_the_setting(tmp_path: Path, environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={"HOME": str(tmp_path), **environ}, cwd=tmp_path)
+
+
+def test_an_unknown_key_in_the_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pygent.toml").write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings(environ={"HOME": str(tmp_path)}, cwd=tmp_path)
+
+
+def test_use_docker_reads_yes_no_and_auto(tmp_path: Path) -> None:
+    for raw, value in (("1", True), ("0", False), ("auto", None), ("yes", True)):
+        settings = load_settings(
+            environ={"HOME": str(tmp_path), "PYGENT_USE_DOCKER": raw}, cwd=tmp_path
+        )
+        assert settings.use_docker is value
+
+
+def test_the_backend_is_openai_only_with_an_api_key() -> None:
+    assert resolve_backend(Settings(), {}) == "direct"
+    assert resolve_backend(Settings(), {"OPENAI_API_KEY": "k"}) == "openai"
+    assert resolve_backend(Settings(backend="echo"), {"OPENAI_API_KEY": "k"}) == "echo"
+
+
+def test_every_setting_is_documented() -> None:
+    for f in fields(Settings):
+        assert f.metadata.get("doc"), f.name
