@@ -10,6 +10,7 @@ import pytest
 
 import pygent
 from pygent.app.registry import default_registry
+from tests.chat_fixtures import chat_server  # noqa: F401  (the loopback chat-completions server)
 
 REQUIRE_DOCKER = os.environ.get("PYGENT_REQUIRE_DOCKER") == "1"
 
@@ -23,7 +24,9 @@ def _default_tools() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _no_host_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _no_host_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Tests never read the developer's ~/.pygent.toml or their API key."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -33,7 +36,7 @@ def _no_host_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Te
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
     from pygent.container import container
 
-    container.settings.reset()
+    container.reset_singletons()  # settings and the openai model built from them
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ class OpenAIModel:
         self._api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
+        self.last_usage: Optional[dict[str, int]] = None  # token counts of the last reply
         self._client: Any = None
 
     @property
@@ -49,6 +50,13 @@ class OpenAIModel:
             )
         return self._client
 
+    @property
+    def url(self) -> str:
+        """The base URL requests go to, for messages."""
+        if self._client is not None:
+            return str(self._client.base_url).rstrip("/")
+        return self.base_url or "https://api.openai.com/v1"
+
     def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
         """Send one chat-completions request and return the reply's message."""
         import openai
@@ -56,49 +64,96 @@ class OpenAIModel:
         request: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if tools:
             request["tools"] = tools
+        self.last_usage = None
+        attempts = self.max_retries + 1
         try:
             response = self.client.chat.completions.create(**request)
         except openai.APIStatusError as exc:
-            raise ModelError(describe_status_error(exc, self.base_url)) from None
+            raise ModelError(describe_status_error(exc, bool(tools))) from None
         except openai.APITimeoutError:
             raise ModelError(
-                f"the model did not answer within {self.timeout:g} s; try again, or raise "
-                "PYGENT_REQUEST_TIMEOUT"
+                f"the model at {self.url} did not answer within the {self.timeout:g} s request "
+                f"timeout ({attempts} attempt(s)); try again, or raise PYGENT_REQUEST_TIMEOUT"
             ) from None
         except openai.APIConnectionError as exc:
-            where = self.base_url or "the OpenAI API"
             raise ModelError(
-                f"could not reach {where} ({exc.__cause__ or exc}); check OPENAI_BASE_URL "
-                "and your network"
+                f"could not reach {self.url} ({_one_line(exc.__cause__ or exc)}) after "
+                f"{attempts} attempt(s); check OPENAI_BASE_URL and your network"
             ) from None
         except openai.OpenAIError as exc:
-            raise ModelError(f"the model request failed: {exc}") from None
+            raise ModelError(f"the model request failed: {_one_line(exc)}") from None
+        except ValueError as exc:  # the SDK lets a body that is not JSON through as-is
+            raise ModelError(
+                f"{self.url} sent a reply that is not valid JSON ({_one_line(exc)}); "
+                "try again, or check OPENAI_BASE_URL"
+            ) from None
+        if isinstance(response, str):
+            raise ModelError(
+                f"{self.url} did not answer in the chat-completions format "
+                f"({_one_line(response)[:80]!r}); check OPENAI_BASE_URL"
+            )
+        self.last_usage = usage_of(response)
         choices = getattr(response, "choices", None)
         if not choices:
             raise ModelError("the server answered without any choices; try again")
         return choices[0].message
 
 
-def describe_status_error(exc: Any, base_url: Optional[str]) -> str:
+def usage_of(response: Any) -> Optional[dict[str, int]]:
+    """Prompt and completion token counts from a response, when the server gave them."""
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    counts = {
+        key: int(getattr(usage, key, 0) or 0)
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens")
+    }
+    if not counts["total_tokens"]:
+        counts["total_tokens"] = counts["prompt_tokens"] + counts["completion_tokens"]
+    return counts
+
+
+def describe_status_error(exc: Any, sent_tools: bool = False) -> str:
     """One line naming an HTTP error's cause and what to do about it."""
     status = getattr(exc, "status_code", None)
-    detail = _detail(exc)
+    message = _message(exc)
+    detail = f": {message}" if message else ""
     if status == 401:
         return f"the server refused the API key (401{detail}); check OPENAI_API_KEY"
     if status == 403:
         return f"access denied (403{detail}); check the key's permissions"
-    if status == 404:
-        return f"not found (404{detail}); check PYGENT_MODEL and OPENAI_BASE_URL"
     if status == 429:
         return f"rate limited (429{detail}) after retries; wait a moment and try again"
+    if sent_tools and "tool" in message.lower():
+        return (
+            f"the server or model does not accept tool calls ({status}{detail}); use a model "
+            "and server with tool support (llama.cpp: --jinja; vLLM: --enable-auto-tool-choice)"
+        )
+    if status == 404:
+        return f"not found (404{detail}); check PYGENT_MODEL and OPENAI_BASE_URL"
     if status is not None and status >= 500:
         return f"the server failed ({status}{detail}) after retries; try again later"
     return f"the request was rejected ({status}{detail})"
 
 
-def _detail(exc: Any) -> str:
+def _message(exc: Any) -> str:
+    """The server's own words: an OpenAI error dict, an Ollama-style string, or the raw text."""
     body = getattr(exc, "body", None)
-    message = body.get("message") if isinstance(body, dict) else None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = body["error"].get("message")
-    return f": {message}" if message else ""
+        body = body["error"]
+    message: Any = None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or body.get("detail")
+    elif isinstance(body, str):
+        message = body
+    if not message:
+        response = getattr(exc, "response", None)
+        try:
+            message = response.text if response is not None else ""
+        except Exception:  # a streamed body that was never read
+            message = ""
+    return _one_line(message)[:300]
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).split())
