@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
 from .app.settings import Settings, load_settings
-from .domain.errors import ConfigError
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 
 log = logging.getLogger("pygent")
@@ -62,13 +62,44 @@ def make_echo_model() -> Any:
 
 
 def open_sandbox(settings: Settings) -> Any:
-    """A sandbox for ``settings.use_docker``: Docker when asked (or available), else local."""
-    if settings.use_docker:
-        raise ConfigError(
-            "the Docker sandbox is not available in this version; run with --no-docker "
-            "or PYGENT_USE_DOCKER=0"
-        )
-    return make_local_sandbox(settings)
+    """A sandbox for ``settings.use_docker``: Docker when asked (or available), else local.
+
+    Forced Docker never falls back: its error says what is wrong and how to fix it.
+    """
+    if settings.use_docker is False:
+        return make_local_sandbox(settings)
+    from .adapters.docker_engine import DockerUnavailable
+
+    try:
+        return make_docker_sandbox(settings)
+    except DockerUnavailable as exc:
+        if settings.use_docker:
+            raise
+        log.warning("Docker is not available, running commands locally: %s", exc)
+        return make_local_sandbox(settings)
+
+
+def show_pull_progress(line: str) -> None:
+    """Image pulls take a while: show each layer's progress on stderr."""
+    print(f"pygent: {line}", file=sys.stderr, flush=True)
+
+
+def make_docker_sandbox(settings: Settings) -> Any:
+    """The Docker sandbox, hardened and limited as the settings say."""
+    from .adapters.docker_sandbox import DockerSandbox
+
+    return DockerSandbox(
+        settings.workspace,
+        image=settings.image,
+        timeout=settings.command_timeout,
+        output_limit=settings.output_limit,
+        env=settings.env,
+        network=settings.docker_network,
+        memory=settings.docker_memory,
+        cpus=settings.docker_cpus,
+        pids=settings.docker_pids,
+        progress=show_pull_progress,
+    )
 
 
 def make_local_sandbox(settings: Settings) -> Any:

@@ -47,6 +47,14 @@ def workspace(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def docker_image() -> str:
+    """The registry-free test image, built once; skips without an engine unless REQUIRE_DOCKER."""
+    from tests.docker_image import docker_image_or_skip
+
+    return docker_image_or_skip()
+
+
 @pytest.fixture
 def local_runtime() -> Iterator[pygent.Runtime]:
     """A Runtime on the local sandbox, cleaned up afterwards."""

@@ -37,6 +37,14 @@ class Settings:
         "doc": "Run commands in Docker (1), locally (0), or Docker when available (unset)."})
     image: str = field(default="python:3.12-slim", metadata={"env": "PYGENT_IMAGE",
         "doc": "Docker image for the sandbox."})
+    docker_network: str = field(default="none", metadata={"env": "PYGENT_DOCKER_NETWORK",
+        "doc": "Docker network the sandbox joins: none (no network) or e.g. bridge to opt in."})
+    docker_memory: str = field(default="2g", metadata={"env": "PYGENT_DOCKER_MEMORY",
+        "doc": "Memory limit of the sandbox container (e.g. 512m, 2g); no swap beyond it."})
+    docker_cpus: float = field(default=2.0, metadata={"env": "PYGENT_DOCKER_CPUS",
+        "doc": "CPUs the sandbox container may use."})
+    docker_pids: int = field(default=512, metadata={"env": "PYGENT_DOCKER_PIDS",
+        "doc": "Most processes alive at once in the sandbox container (bounds fork bombs)."})
     workspace: Optional[str] = field(default=None, metadata={"env": "PYGENT_WORKSPACE",
         "doc": "Workspace folder to keep; a fresh temporary one is used when unset."})
     command_timeout: float = field(default=600.0, metadata={"env": "PYGENT_COMMAND_TIMEOUT",

@@ -18,10 +18,16 @@ def _open(kind: str, workspace: Path, timeout: float = 30.0):  # type: ignore[no
         from pygent.adapters.local_sandbox import LocalSandbox
 
         return LocalSandbox(workspace, timeout=timeout, output_limit=4096)
+    if kind == "docker":
+        from pygent.adapters.docker_sandbox import DockerSandbox
+        from tests.docker_image import docker_image_or_skip
+
+        return DockerSandbox(workspace, image=docker_image_or_skip(), timeout=timeout,
+                             output_limit=4096)
     raise AssertionError(f"unknown sandbox kind {kind}")
 
 
-SANDBOX_KINDS = ["local"]
+SANDBOX_KINDS = ["local", "docker"]
 
 
 @pytest.fixture(params=SANDBOX_KINDS)

@@ -1,0 +1,309 @@
+"""A sandbox in a Docker container: one hardened container and one persistent bash per sandbox.
+
+The workspace is bind-mounted at /workspace; a second bind mount (a host temporary folder)
+holds the command output files, so the host reads them directly. Containers carry owner
+labels and are removed by ``close()``, at exit, on SIGTERM, or by the next session's reaper.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..domain.sandbox import CommandResult, SandboxError
+from .docker_engine import (
+    CONTAINER_OUTPUT,
+    CONTAINER_PATH,
+    CONTAINER_WORKSPACE,
+    Limits,
+    connect,
+    container_problem,
+    container_user,
+    ensure_image,
+    reap_stale,
+    remove_container,
+    start_container,
+)
+from .docker_shell import KILL_SCRIPT, ExecShell, ShellGone
+from .process_tree import boot_ticks
+from .shell_env import sandbox_env
+from .shell_protocol import ShellProtocol, read_capped_output, result_from
+from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
+
+GRACE = 2.0  # seconds the shell gets to report after its command was killed
+OOM_PROBE = "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control"
+_LIVE: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
+_PREVIOUS: dict[str, Any] = {}  # "installed" once the clean-ups are set, "sigterm" the old handler
+
+
+class DockerSandbox:
+    """Runs commands in a persistent shell inside a container that sees only the workspace."""
+
+    kind = "docker"
+
+    def __init__(
+        self,
+        workspace: Optional[str | Path] = None,
+        *,
+        image: str = "python:3.12-slim",
+        timeout: float = 600.0,
+        output_limit: int = 65536,
+        env: Optional[dict[str, str]] = None,
+        network: str = "none",
+        memory: str = "2g",
+        cpus: float = 2.0,
+        pids: int = 512,
+        progress: Optional[Callable[[str], None]] = None,
+    ) -> None:
+        self._client = connect()
+        reap_stale(self._client)
+        ensure_image(self._client, image, progress)
+        self._owns_workspace = workspace is None
+        path = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="pygent-ws-"))
+        path.mkdir(parents=True, exist_ok=True)
+        self.workspace = path.resolve()
+        self.image = image
+        self.timeout = timeout
+        self.output_limit = output_limit
+        self.limits = Limits(network, memory, cpus, pids)
+        self._uid, self._gid = container_user()
+        self._user = None if self._uid is None else f"{self._uid}:{self._gid}"
+        self._state = Path(tempfile.mkdtemp(prefix="pygent-out-"))
+        self._give(self.workspace, recursive=True)
+        self._give(self._state)
+        self._env = sandbox_env(env, host={"PATH": CONTAINER_PATH, "HOME": "/tmp",
+                                           "LANG": "C.UTF-8"})
+        self._protocol = ShellProtocol()
+        self._count = 0
+        self._oom_kills = 0
+        self._closed = False
+        self._container: Any = None
+        self._shell: Optional[ExecShell] = None
+        self._notice = ""
+        _register(self)
+        try:
+            self._start_container()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def container_id(self) -> Optional[str]:
+        """The id of the container commands run in now."""
+        return None if self._container is None else self._container.id
+
+    # -- the container and its shell ----------------------------------------------------------
+    def _start_container(self) -> None:
+        self._container = start_container(
+            self._client, image=self.image, workspace=self.workspace, output_dir=self._state,
+            user=self._user, env=self._env, limits=self.limits)
+        self._oom_kills = 0
+        self._start_shell(CONTAINER_WORKSPACE)
+
+    def _start_shell(self, cwd: str) -> None:
+        try:
+            self._shell = ExecShell(self._client.api, self._container.id, user=self._user,
+                                    workdir=cwd, protocol=self._protocol)
+        except Exception as exc:
+            self._shell = None
+            raise SandboxError(f"cannot start a shell in the container: {exc}") from exc
+
+    def _replace_container(self, why: str) -> str:
+        """Start a fresh container on the same workspace; say so."""
+        self._drop_shell()
+        if self._container is not None:
+            remove_container(self._client, self._container.id)
+            self._container = None
+        self._start_container()
+        return (f"{why}; a fresh container was started on the same workspace "
+                "(the working directory and exported variables were reset)")
+
+    def _drop_shell(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            shell.close()
+
+    def _exec(self, script: str, *args: str) -> Optional[str]:
+        """Run a short helper inside the container; None when it cannot run."""
+        try:
+            code, out = self._container.exec_run(["bash", "-c", script, "pygent", *args],
+                                                 user=self._user or "")
+        except Exception:
+            return None
+        return None if code is None else out.decode("utf-8", errors="replace")
+
+    def _kill_command(self, started: Optional[int], everything: bool = False) -> bool:
+        assert self._shell is not None
+        args = [str(self._shell.pid), str(started or 0)] + (["all"] if everything else [])
+        return self._exec(KILL_SCRIPT, *args) is not None
+
+    def _restart_shell(self) -> str:
+        """Replace a stuck or ended shell in its working directory (or the whole container)."""
+        assert self._shell is not None
+        cwd = (self._exec('readlink "/proc/$1/cwd"', str(self._shell.pid)) or "").strip()
+        cwd = cwd or CONTAINER_WORKSPACE
+        self._kill_command(0, everything=True)
+        self._drop_shell()
+        try:
+            self._start_shell(cwd)
+        except SandboxError:
+            return self._replace_container("the shell could not be restarted")
+        return f"the shell was restarted in {cwd}; exported variables and functions were reset"
+
+    def _recover(self, started: Optional[int]) -> str:
+        """After a timeout or interrupt: kill the command's processes, or restart the shell."""
+        assert self._shell is not None
+        if self._kill_command(started):
+            try:
+                if self._shell.read_status(GRACE) is not None:
+                    return ""
+            except BaseException:
+                pass
+        if container_problem(self._client, self._container.id) is None:
+            return self._restart_shell()
+        return self._replace_container("the command could not be stopped")
+
+    def _out_of_memory(self) -> bool:
+        """True when the kernel OOM-killed something since the last look."""
+        text = self._exec(OOM_PROBE + " 2>/dev/null; true") or ""
+        counts = [int(w[1]) for w in (line.split() for line in text.splitlines())
+                  if len(w) == 2 and w[0] == "oom_kill" and w[1].isdigit()]
+        count = max(counts, default=self._oom_kills)
+        seen, self._oom_kills = self._oom_kills, count
+        return count > seen
+
+    # -- commands -----------------------------------------------------------------------------
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
+        if self._closed:
+            raise SandboxError("this sandbox has been cleaned up; start a new one")
+        notice, self._notice = self._notice, ""
+        if self._shell is None:
+            notice = self._replace_container(notice or "the container had stopped")
+        assert self._shell is not None
+        self._count += 1
+        name = f"out.{self._count}"
+        out, shown = self._state / name, f"{CONTAINER_OUTPUT}/{name}"
+        started = boot_ticks()
+        limit = self.timeout if timeout is None else timeout
+        try:
+            self._shell.send(self._protocol.command_line(command, shown))
+            try:
+                found = self._shell.read_status(limit)
+            except BaseException:  # Ctrl-C: kill what the command started, keep the shell
+                self._recover(started)
+                raise
+        except ShellGone:
+            found = (b"", -1, True)
+        if found is None:
+            extra = self._recover(started)
+            text, truncated = read_capped_output(out, self.output_limit, shown)
+            return result_from(text, 124, b"", truncated, shown, timed_out=True,
+                               notice=_join(notice, f"timed out after {limit:g} s", extra))
+        before, status, ended = found
+        text, truncated = read_capped_output(out, self.output_limit, shown)
+        if ended:
+            problem = container_problem(self._client, self._container.id)
+            if problem is not None:
+                self._drop_shell()
+                self._notice = problem
+                return CommandResult(text, 137 if status < 0 else status, notice=_join(
+                    notice, f"{problem} while the command ran; the next command starts a "
+                    "fresh container on the same workspace"))
+            notice = _join(notice, "the command ended the shell; " + self._restart_shell())
+        elif status == 137 and self._out_of_memory():
+            notice = _join(notice, "killed by the kernel: out of memory (the container's limit "
+                           f"is {self.limits.memory}, PYGENT_DOCKER_MEMORY)")
+        return result_from(text, status, before, truncated, shown, notice=notice)
+
+    # -- files --------------------------------------------------------------------------------
+    def _give(self, path: Path, recursive: bool = False) -> None:
+        """Hand a host path (and its new parents) to the container user so commands can edit it."""
+        if self._uid is None or (self._uid == os.getuid() and self._gid == os.getgid()):
+            return
+        paths = [path]
+        if recursive and path.is_dir():
+            paths += [Path(root) / n for root, dirs, files in os.walk(path) for n in dirs + files]
+        parent = path.parent
+        while parent != self.workspace and self.workspace in parent.parents:
+            paths.append(parent)
+            parent = parent.parent
+        for item in paths:
+            try:
+                os.chown(item, self._uid, self._gid or 0, follow_symlinks=False)
+            except OSError:
+                pass
+
+    def write_file(self, path: str, text: str) -> Path:
+        """Write a text file inside the workspace (``/workspace/...`` paths too)."""
+        target = resolve_in_workspace(self.workspace, path, alias=CONTAINER_WORKSPACE)
+        write_text(target, text)
+        self._give(target)
+        return target
+
+    def read_file(self, path: str) -> str:
+        """Read a text file inside the workspace."""
+        return read_text(resolve_in_workspace(self.workspace, path, alias=CONTAINER_WORKSPACE))
+
+    def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
+        """Copy a host file or folder into the workspace."""
+        target = copy_into(self.workspace, src, dest, alias=CONTAINER_WORKSPACE)
+        self._give(target, recursive=True)
+        return target
+
+    def close(self) -> None:
+        """Remove the container and the output files, and the workspace if it was temporary."""
+        if self._closed:
+            return
+        self._closed = True
+        _LIVE.discard(self)
+        self._drop_shell()
+        if self._container is not None:
+            remove_container(self._client, self._container.id)
+            self._container = None
+        shutil.rmtree(self._state, ignore_errors=True)
+        if self._owns_workspace:
+            shutil.rmtree(self.workspace, ignore_errors=True)
+        self._client.close()
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def close_all() -> None:
+    """Close every open Docker sandbox (at exit and on SIGTERM)."""
+    for sandbox in list(_LIVE):
+        try:
+            sandbox.close()
+        except Exception:
+            pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    close_all()
+    previous = _PREVIOUS.get("sigterm", signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _register(sandbox: DockerSandbox) -> None:
+    """Track ``sandbox`` and install the exit and SIGTERM clean-ups once."""
+    _LIVE.add(sandbox)
+    if _PREVIOUS:
+        return
+    _PREVIOUS["installed"] = True
+    atexit.register(close_all)
+    try:
+        _PREVIOUS["sigterm"] = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: atexit still cleans up
+        pass
