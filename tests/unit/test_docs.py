@@ -1,0 +1,55 @@
+"""The configuration page is generated from Settings, so it cannot drift.
+
+Regenerate with: python tests/unit/test_docs.py --write
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from pygent.app.settings import Settings
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
+
+
+def _default(f) -> str:  # type: ignore[no-untyped-def]
+    if f.default is not MISSING:
+        value = f.default
+    elif f.default_factory is not MISSING:
+        value = f.default_factory()
+    else:
+        value = None
+    return "unset" if value in (None, {}, []) else f"`{value}`"
+
+
+def render_table() -> str:
+    """One row per setting: pygent.toml key, environment variable, default, meaning."""
+    rows = [
+        "| `pygent.toml` key | Environment variable | Default | Meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for f in fields(Settings):
+        env = f.metadata.get("env")
+        rows.append(
+            f"| `{f.name}` | {f'`{env}`' if env else 'file only'} | {_default(f)} | "
+            f"{f.metadata['doc'].replace('|', chr(92) + '|')} |"
+        )
+    return "\n".join(rows)
+
+
+def current_table() -> str:
+    text = PAGE.read_text()
+    return text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip()
+
+
+def test_the_configuration_page_lists_every_setting_as_settings_defines_it() -> None:
+    assert current_table() == render_table(), "run: python tests/unit/test_docs.py --write"
+
+
+if __name__ == "__main__" and "--write" in sys.argv:
+    text = PAGE.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    PAGE.write_text(text[:start] + "\n" + render_table() + "\n" + text[end:])
