@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from pygent.adapters.workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
 from pygent.domain.sandbox import CommandResult, SandboxError
 
@@ -50,7 +51,7 @@ class FakeModel:
 
 
 class FakeSandbox:
-    """A sandbox with no processes: ``echo`` and ``cat`` understood, files in memory + disk."""
+    """A sandbox with no processes (``echo``, ``cat``, ``exit`` understood); real path rules."""
 
     kind = "fake"
 
@@ -73,18 +74,15 @@ class FakeSandbox:
         return CommandResult(f"ran {command}\n")
 
     def write_file(self, path: str, text: str) -> Path:
-        target = self.workspace / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        target = resolve_in_workspace(self.workspace, path)
+        write_text(target, text)
         return target
 
     def read_file(self, path: str) -> str:
-        return (self.workspace / path).read_text()
+        return read_text(resolve_in_workspace(self.workspace, path))
 
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
-        target = self.workspace / (dest or Path(src).name)
-        target.write_bytes(Path(src).read_bytes())
-        return target
+        return copy_into(self.workspace, src, dest)
 
     def close(self) -> None:
         self.closed = True

@@ -237,3 +237,10 @@ def test_tool_calls_without_ids_get_unique_ones() -> None:
 def test_parse_arguments_accepts_objects_only(raw, ok: bool) -> None:  # type: ignore[no-untyped-def]
     _, problem = parse_arguments(raw)
     assert (problem is None) == ok
+
+
+def test_stepping_without_text_after_a_reply_is_refused(workspace: Path) -> None:
+    agent = make_agent(FakeModel([say("hello")]), workspace)
+    agent.step("hi")
+    with pytest.raises(ValueError, match="needs new text"):
+        agent.step()
