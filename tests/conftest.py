@@ -52,7 +52,9 @@ def docker_image() -> str:
     """The registry-free test image, built once; skips without an engine unless REQUIRE_DOCKER."""
     from tests.docker_image import docker_image_or_skip
 
-    return docker_image_or_skip()
+    tag = docker_image_or_skip()
+    os.environ["PYGENT_IMAGE"] = tag  # what a Runtime or the CLI asks for in tests
+    return tag
 
 
 @pytest.fixture
