@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
+from .app.approval import Approval
 from .app.settings import Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 
@@ -123,6 +124,11 @@ def make_history(settings: Settings) -> Any:
     return JsonlHistory(settings.history_file, secrets=host_secrets(), warn=log.warning)
 
 
+def make_guard(settings: Settings) -> Approval:
+    """The deny rules every agent obeys; entrypoints that can ask switch confirmation on."""
+    return Approval(settings.deny)
+
+
 def make_persona(settings: Settings) -> Persona:
     """The persona named by the settings."""
     return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
@@ -142,6 +148,7 @@ class Container(containers.DeclarativeContainer):
     sandbox = providers.Factory(open_sandbox, settings=settings)
     history = providers.Factory(make_history, settings=settings)
     persona = providers.Factory(make_persona, settings=settings)
+    guard = providers.Factory(make_guard, settings=settings)
 
 
 container = Container()

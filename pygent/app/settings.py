@@ -59,6 +59,11 @@ class Settings:
         "doc": "JSONL file the conversation is appended to and resumed from."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
         "doc": "Most model steps per task before the run stops."})
+    confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
+        "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
+    deny: list[str] = field(default_factory=list, metadata={"env": None,
+        "doc": "Command prefixes never run, matched on the parsed words of every part of a "
+               'command (pygent.toml: deny = ["git push", "rm -rf /"]).'})
     env: dict[str, str] = field(default_factory=dict, metadata={"env": None,
         "doc": "Extra environment variables for sandboxed commands (pygent.toml [env] table)."})
 
@@ -130,6 +135,10 @@ def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
+    if name == "deny":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError("must be a list of command prefixes")
+        return [str(rule) for rule in value]
     if name == "env":
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")

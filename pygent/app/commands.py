@@ -1,0 +1,178 @@
+"""Slash commands (``/help``, ``/cmd``, ``/cp``, ...): plain functions the CLI and web app share."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..domain.errors import PygentError
+from ..domain.sandbox import SandboxError
+from .approval import Approval
+
+
+@dataclass
+class Session:
+    """What a command acts on: the agent (with its runtime) and the approval rules."""
+
+    agent: Any
+    approval: Approval = field(default_factory=Approval)
+
+    @property
+    def runtime(self) -> Any:
+        """The runtime the agent's tools run in."""
+        return self.agent.runtime
+
+
+@dataclass
+class CommandOutcome:
+    """What a command has to say, and whether the session should end."""
+
+    text: str = ""
+    exit: bool = False
+    is_error: bool = False
+
+
+CommandFunc = Callable[[Session, str], CommandOutcome]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One slash command: its name, a one-line summary, details, and the function it runs."""
+
+    name: str
+    summary: str
+    help: str
+    func: CommandFunc
+    usage: str = ""
+    completes: str = ""  # what its argument completes to: "path", "command", "on|off" or ""
+
+
+def help_command(session: Session, args: str) -> CommandOutcome:
+    """List every command, or explain one."""
+    name = args.strip().lstrip("/")
+    if name:
+        command = COMMANDS.get(name)
+        if command is None:
+            return unknown(name)
+        return CommandOutcome(f"/{command.name} {command.usage}".rstrip() + f"\n{command.help}")
+    width = max(len(f"/{c.name} {c.usage}") for c in COMMANDS.values())
+    lines = [f"  {f'/{c.name} {c.usage}':<{width}}  {c.summary}" for c in COMMANDS.values()]
+    lines.append("Anything else goes to the model. /help CMD tells more about one command.")
+    return CommandOutcome("Commands:\n" + "\n".join(lines))
+
+
+def cmd_command(session: Session, args: str) -> CommandOutcome:
+    """Run a shell command in the sandbox directly, without the model."""
+    command = args.strip()
+    if not command:
+        return CommandOutcome("Usage: /cmd COMMAND (for example /cmd ls -la)", is_error=True)
+    refusal = session.approval.check_command(command)
+    if refusal is not None:
+        return CommandOutcome(refusal, is_error=True)
+    result = session.runtime.run(command)
+    return CommandOutcome(result.to_text(), is_error=result.exit_code != 0 or result.timed_out)
+
+
+def cp_command(session: Session, args: str) -> CommandOutcome:
+    """Copy a host file or folder into the workspace."""
+    words = shlex.split(args)
+    if not 1 <= len(words) <= 2:
+        return CommandOutcome("Usage: /cp SRC [DEST]", is_error=True)
+    src = Path(words[0]).expanduser()
+    if not src.exists():
+        return CommandOutcome(f"/cp: {words[0]} does not exist on this machine", is_error=True)
+    landed = Path(session.runtime.upload_file(src, words[1] if len(words) > 1 else None))
+    workspace = Path(session.runtime.workspace)
+    try:
+        shown = str(landed.relative_to(workspace))
+    except ValueError:
+        shown = str(landed)
+    kind = "folder" if src.is_dir() else "file"
+    return CommandOutcome(f"Copied {kind} {src} to {shown} in the workspace")
+
+
+def new_command(session: Session, args: str) -> CommandOutcome:
+    """Start a new conversation in the same runtime."""
+    session.agent.new_conversation()
+    return CommandOutcome(
+        f"New conversation; the workspace {session.runtime.workspace} and its files are kept."
+    )
+
+
+def exit_command(session: Session, args: str) -> CommandOutcome:
+    """End the session."""
+    return CommandOutcome("Bye.", exit=True)
+
+
+def confirm_command(session: Session, args: str) -> CommandOutcome:
+    """Switch asking before each bash command on or off."""
+    word = args.strip().lower()
+    if word in ("on", "off"):
+        session.approval.confirm = word == "on"
+    elif word:
+        return CommandOutcome("Usage: /confirm on|off", is_error=True)
+    state = "on: you are asked" if session.approval.confirm else "off: commands run"
+    return CommandOutcome(f"Confirmation is {state} before each bash command.")
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("help", "list the commands, or explain one", "Without an argument, list every "
+                "command; /help CMD shows what CMD does and how to call it.", help_command,
+                "[CMD]", "command"),
+        Command("cmd", "run a shell command in the sandbox, without the model",
+                "Runs COMMAND in the sandbox's shell (same working folder and variables as the "
+                "model's bash calls) and prints its output. The model does not see it. Deny "
+                "rules from the settings still apply.", cmd_command, "COMMAND"),
+        Command("cp", "copy a host file or folder into the workspace",
+                "Copies SRC from this machine into the workspace, as DEST (a path inside the "
+                "workspace) when given, else under its own name. Paths may not leave the "
+                "workspace.", cp_command, "SRC [DEST]", "path"),
+        Command("new", "start a new conversation, keeping the runtime and its files",
+                "Forgets the conversation so the model starts fresh; the sandbox, its "
+                "workspace and its files stay as they are.", new_command),
+        Command("confirm", "ask before each bash command: on or off",
+                "/confirm on asks you before every bash command the model wants to run; a "
+                "no is sent to the model as the command's result. /confirm off stops asking. "
+                "Without an argument, shows the current state.", confirm_command, "[on|off]",
+                "on|off"),
+        Command("exit", "leave (Ctrl-D does the same) and clean up the sandbox",
+                "Ends the session, stops the sandbox and removes a temporary workspace.",
+                exit_command),
+    )
+}
+
+
+def is_command(line: str) -> bool:
+    """True for ``/name ...`` lines; ``/usr/bin/env ...`` is a path, not a command."""
+    word = line.strip().split(maxsplit=1)[0] if line.strip() else ""
+    return word.startswith("/") and "/" not in word[1:]
+
+
+def unknown(name: str) -> CommandOutcome:
+    """Say a command does not exist, suggesting the closest one."""
+    close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.5)
+    hint = f" Did you mean /{close[0]}?" if close else ""
+    return CommandOutcome(f"Unknown command /{name}.{hint} /help lists the commands.",
+                          is_error=True)
+
+
+def run_command(session: Session, line: str) -> CommandOutcome:
+    """Run one ``/name args`` line; every expected failure becomes an error outcome."""
+    name, _, args = line.strip()[1:].partition(" ")
+    command = COMMANDS.get(name.lower())
+    if command is None:
+        return unknown(name)
+    try:
+        return command.func(session, args)
+    except (PygentError, SandboxError, OSError, ValueError) as exc:
+        return CommandOutcome(f"/{command.name}: {exc}", is_error=True)
+
+
+def find_command(name: str) -> Optional[Command]:
+    """The command called ``name`` (with or without the slash), or None."""
+    return COMMANDS.get(name.lstrip("/").lower())
