@@ -1,0 +1,230 @@
+"""One browser session of the web app: an agent, its transcript, and a worker thread.
+
+Steps run in a worker thread so the page keeps answering; Stop ends the step before its
+next tool call or model request (and interrupts the running command when the sandbox can).
+A session releases its sandbox when closed, when it is garbage-collected after Streamlit
+drops it, or when the server exits (``weakref.finalize`` runs at exit), whichever is first.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import weakref
+from pathlib import Path, PurePath
+from typing import Any, Optional
+
+from ..domain.events import Event, ToolCallStarted
+from .approval import Approval
+from .commands import Session, is_command, run_command
+from .registry import ToolRegistry
+from .web_transcript import Entry, Transcript, entries_from_conversation, explain
+
+log = logging.getLogger("pygent")
+
+_live: weakref.WeakSet[WebSession] = weakref.WeakSet()
+
+
+class StopRequested(Exception):
+    """The person pressed Stop."""
+
+
+class StopSwitch:
+    """Set by Stop; as an event listener it ends the step before the next tool call runs."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ToolCallStarted) and self.pressed.is_set():
+            raise StopRequested()
+
+
+class StoppableModel:
+    """Wraps a model so no new request starts after Stop was pressed."""
+
+    def __init__(self, model: Any, switch: StopSwitch) -> None:
+        self.model = model
+        self.switch = switch
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+        """Ask the wrapped model, unless the person has pressed Stop."""
+        if self.switch.pressed.is_set():
+            raise StopRequested()
+        return self.model.chat(messages, model, tools)
+
+
+class PageConfirm:
+    """``/confirm on`` for the page: the worker waits until the person allows or denies."""
+
+    def __init__(self, switch: StopSwitch) -> None:
+        self.switch = switch
+        self.pending: Optional[str] = None
+        self._answered = threading.Event()
+        self._allowed = False
+
+    def __call__(self, command: str) -> bool:
+        self._allowed = False
+        self._answered.clear()
+        self.pending = command
+        try:
+            while not self._answered.wait(0.1):
+                if self.switch.pressed.is_set():
+                    return False
+            return self._allowed
+        finally:
+            self.pending = None
+
+    def answer(self, allowed: bool) -> None:
+        """The person's answer to the pending question."""
+        self._allowed = allowed
+        self._answered.set()
+
+
+def _release(runtime: Any) -> None:
+    try:
+        runtime.cleanup()
+    except Exception as exc:  # at exit or in a GC callback there is no one to raise to
+        log.warning("could not clean up a web session's sandbox: %s", exc)
+
+
+class WebSession:
+    """An agent with its own tools, transcript and stop switch, driven from one browser tab."""
+
+    def __init__(self, agent: Any, *, max_steps: int = 20, confirm: bool = False) -> None:
+        self.agent = agent
+        self.max_steps = max_steps
+        agent.tools = ToolRegistry(agent.tools.specs())  # toggles stay in this tab
+        self.all_tools = agent.tools.specs()
+        self.transcript = Transcript(entries_from_conversation(agent.conversation.messages))
+        self.switch = StopSwitch()
+        self.confirm = PageConfirm(self.switch)
+        approval = agent.guard if isinstance(agent.guard, Approval) else Approval()
+        approval.confirm = approval.confirm or confirm
+        approval.ask = self.confirm
+        agent.guard = approval
+        agent.subscribe(self.transcript)
+        agent.subscribe(self.switch)
+        agent.model = StoppableModel(agent.model, self.switch)
+        self.commands = Session(agent, approval)
+        self.ended = False
+        self._worker: Optional[threading.Thread] = None
+        self._finalizer = weakref.finalize(self, _release, agent.runtime)
+        _live.add(self)
+
+    # -- running ------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a step or command runs in the worker thread."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def submit(self, line: str) -> bool:
+        """Start a task or a slash command in the worker; False when one is already running."""
+        if self.busy or self.ended or not line.strip():
+            return False
+        self.switch.pressed.clear()
+        self._worker = threading.Thread(target=self._work, args=(line,), daemon=True,
+                                        name="pygent-web-step")
+        self._worker.start()
+        return True
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the worker; True when it has finished."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+        return not self.busy
+
+    def stop(self) -> None:
+        """End the running step like Ctrl-C: before its next tool call or model request."""
+        self.switch.pressed.set()
+        for owner in (self.agent.runtime, getattr(self.agent.runtime, "sandbox", None)):
+            interrupt = getattr(owner, "interrupt", None)
+            if callable(interrupt):  # a sandbox that can kill its running command
+                interrupt()
+                break
+
+    def _work(self, line: str) -> None:
+        if is_command(line):
+            self._command(line)
+            return
+        self.transcript.add(Entry("user", line))
+        try:
+            self.agent.run_until_stop(line, max_steps=self.max_steps)
+        except (StopRequested, KeyboardInterrupt):
+            self.transcript.add(Entry("notice", "Stopped. Send a message to go on."))
+        except Exception as exc:
+            self.transcript.add(explain(exc))
+
+    def _command(self, line: str) -> None:
+        name = line.strip()[1:].split(maxsplit=1)[0].lower() if line.strip()[1:] else ""
+        entry = Entry("command", line.strip(), done=False)
+        self.transcript.add(entry)
+        try:
+            outcome = run_command(self.commands, line)
+        except Exception as exc:
+            failure = explain(exc)
+            self.transcript.update(entry, output=f"{failure.text}\n{failure.hint}",
+                                   is_error=True, done=True)
+            return
+        if name == "new" and not outcome.is_error:
+            self.transcript.clear()
+            self.transcript.add(entry)
+        self.transcript.update(entry, output=outcome.text, is_error=outcome.is_error, done=True)
+        if outcome.exit:
+            self.close()
+
+    # -- the sidebar --------------------------------------------------------------------------
+    def new_conversation(self) -> None:
+        """What ``/new`` does: forget the conversation, keep the sandbox and its files."""
+        if not self.busy:
+            self.agent.new_conversation()
+            self.transcript.clear()
+
+    def set_tool_enabled(self, name: str, enabled: bool) -> None:
+        """Offer a tool to the model or take it away (schema and system prompt), in this tab."""
+        registry = self.agent.tools
+        if enabled == (name in registry) or self.busy:
+            return
+        wanted = {spec.name for spec in registry.specs()} ^ {name}
+        registry.clear()
+        for spec in self.all_tools:
+            if spec.name in wanted:
+                registry.add(spec)
+
+    def upload(self, name: str, data: bytes, dest: str = "") -> str:
+        """Save an uploaded file in the workspace like ``/cp``: the same path checks apply."""
+        base = PurePath(name).name
+        if base in ("", ".", ".."):
+            base = "upload"
+        target = dest.strip() or name
+        if target.endswith("/"):
+            target += base
+        with tempfile.TemporaryDirectory(prefix="pygent-upload-") as folder:
+            source = Path(folder) / base
+            source.write_bytes(data)
+            landed = Path(self.agent.runtime.upload_file(source, target))
+        try:
+            return str(landed.relative_to(Path(self.agent.runtime.workspace)))
+        except ValueError:
+            return str(landed)
+
+    # -- the end --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop any running step and release the sandbox; safe to call twice."""
+        self.ended = True
+        if self.busy:
+            self.stop()
+        self._finalizer()
+        _live.discard(self)
+
+
+def live_sessions() -> list[WebSession]:
+    """Sessions whose sandbox is still open (what a leak test counts)."""
+    return [s for s in list(_live) if not s.ended]
+
+
+def close_all_sessions() -> None:
+    """Release every session's sandbox (server shutdown)."""
+    for session in live_sessions():
+        session.close()

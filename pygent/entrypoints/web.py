@@ -1,0 +1,126 @@
+"""``pygent-ui``: serve the Streamlit page on this machine only, unless told otherwise.
+
+The flags become the same ``PYGENT_*`` variables ``pygent`` reads, so the page builds its
+settings the usual way; Streamlit is imported only in the page process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+PAGE = Path(__file__).with_name("web_app.py")
+CONFIG_VAR = "PYGENT_UI_CONFIG"  # the --config file, for the page process
+
+
+def default_headless(environ: Optional[dict[str, str]] = None) -> bool:
+    """No browser in CI or where no display can show one."""
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("CI"):
+        return True
+    no_display = not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    return sys.platform.startswith("linux") and no_display
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of ``pygent-ui``: where to listen, plus the sandbox and model flags of pygent."""
+    parser = argparse.ArgumentParser(
+        prog="pygent-ui", description="Pygent in a local web page (Streamlit)."
+    )
+    parser.add_argument("--port", type=int, default=8501, help="port to serve on (8501)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on; the default keeps the page on this machine")
+    parser.add_argument("--docker", dest="use_docker", action="store_true", default=None,
+                        help="run commands in a Docker container")
+    parser.add_argument("--no-docker", dest="use_docker", action="store_false",
+                        help="run commands on this machine")
+    parser.add_argument("--model", help="model name for the OpenAI-compatible server")
+    parser.add_argument("--backend", choices=("auto", "openai", "direct", "echo"),
+                        help="model backend (auto: openai when OPENAI_API_KEY is set)")
+    parser.add_argument("--workspace", help="folder to work in (default: a temporary one)")
+    parser.add_argument("--config", help="pygent.toml to read instead of the usual places")
+    parser.add_argument("--confirm", action="store_true", default=None,
+                        help="ask in the page before each bash command the model runs")
+    parser.add_argument("--headless", action=argparse.BooleanOptionalAction,
+                        default=default_headless(),
+                        help="do not open a browser (default: on in CI or without a display)")
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def page_environment(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, str]:
+    """The page's environment: the flags win over the variables already set."""
+    env = dict(environ)
+    if args.use_docker is not None:
+        env["PYGENT_USE_DOCKER"] = "1" if args.use_docker else "0"
+    if args.model:
+        env["PYGENT_MODEL"] = args.model
+    if args.backend:
+        env["PYGENT_MODEL_BACKEND"] = args.backend
+    if args.workspace:
+        env["PYGENT_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
+    if args.config:
+        env[CONFIG_VAR] = str(Path(args.config).expanduser().resolve())
+    if args.confirm:
+        env["PYGENT_CONFIRM"] = "1"
+    return env
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    """``python -m streamlit run`` on the page, listening where the flags say."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(PAGE),
+        "--server.address", args.host,
+        "--server.port", str(args.port),
+        "--server.headless", "true" if args.headless else "false",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Check the settings, then replace this process with the Streamlit server."""
+    args = build_parser().parse_args(argv)
+    if not is_loopback(args.host):
+        print(f"pygent-ui: warning: listening on {args.host}: anyone who can reach this "
+              "address can run shell commands through the page. Use --host 127.0.0.1 to "
+              "keep it on this machine.", file=sys.stderr)
+    env = page_environment(args, dict(os.environ))
+    from ..app.settings import load_settings
+    from ..domain.errors import ConfigError
+
+    try:
+        settings = load_settings(env.get(CONFIG_VAR), environ=env)
+    except ConfigError as exc:
+        print(f"pygent-ui: {exc}", file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("streamlit") is None:
+        print("pygent-ui: Streamlit is not installed; run: pip install 'pygent[ui]'",
+              file=sys.stderr)
+        return 1
+    where = {True: "Docker", False: "local", None: "Docker when available"}[settings.use_docker]
+    print(f"pygent-ui: serving on http://{args.host}:{args.port} (sandbox: {where}); "
+          "Ctrl-C stops it.", flush=True)
+    command = streamlit_command(args)
+    os.execve(sys.executable, command, env)
+    return 0  # pragma: no cover - execve does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

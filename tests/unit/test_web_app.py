@@ -1,0 +1,365 @@
+"""The pygent-ui page, driven by Streamlit's AppTest with the direct model or a scripted one."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+from dependency_injector import providers  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import pygent  # noqa: E402
+from pygent.app.web_session import WebSession, close_all_sessions, live_sessions  # noqa: E402
+from pygent.container import container  # noqa: E402
+from pygent.domain.errors import ModelError  # noqa: E402
+from pygent.domain.sandbox import CommandResult, PathEscapeError  # noqa: E402
+from pygent.entrypoints import web  # noqa: E402
+from pygent.entrypoints.web_files import read_workspace_file, workspace_files  # noqa: E402
+from pygent.entrypoints.web_view import SESSION_KEY  # noqa: E402
+from tests.fakes import FakeModel, FakeSandbox, call, calls, say  # noqa: E402
+
+PAGE = str(Path(web.__file__).with_name("web_app.py"))
+
+
+class SandboxCounter:
+    """A sandbox factory for the container that remembers every sandbox it made."""
+
+    def __init__(self, root: Path, kind: type[FakeSandbox] = FakeSandbox) -> None:
+        self.root = root
+        self.kind = kind
+        self.made: list[FakeSandbox] = []
+
+    def __call__(self, settings: Any = None) -> FakeSandbox:
+        workspace = self.root / f"ws{len(self.made)}"
+        workspace.mkdir()
+        sandbox = self.kind(workspace)
+        self.made.append(sandbox)
+        return sandbox
+
+    @property
+    def open(self) -> list[FakeSandbox]:
+        return [s for s in self.made if not s.closed]
+
+
+class InterruptibleSandbox(FakeSandbox):
+    """``sleep`` blocks until ``interrupt()``, as a real sandbox's long command would."""
+
+    def __init__(self, workspace: Path) -> None:
+        super().__init__(workspace)
+        self.sleeping = threading.Event()
+        self.interrupted = threading.Event()
+
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        if command == "sleep":
+            self.commands.append(command)
+            self.sleeping.set()
+            self.interrupted.wait(30)
+            return CommandResult("", 130, notice="interrupted")
+        return super().run(command, timeout)
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server() -> Iterator[None]:
+    """Each test is a fresh server: no cached setup, no session left open."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield
+    close_all_sessions()
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[SandboxCounter]:
+    counter = SandboxCounter(tmp_path)
+    with container.sandbox.override(providers.Factory(counter)):
+        yield counter
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=30).run()
+
+
+def session_of(at: AppTest) -> WebSession:
+    session = at.session_state[SESSION_KEY]
+    assert isinstance(session, WebSession)
+    return session
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    """Type a line, let the worker finish, and render the result."""
+    at.chat_input[0].set_value(text).run()
+    assert session_of(at).wait(30)
+    return at.run()
+
+
+def tool_blocks(at: AppTest) -> list[Any]:
+    return list(at.status)
+
+
+def shown_text(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.code, *at.error, *at.info)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_tool_calls_typed_for_the_direct_model_render_as_blocks_with_their_output() -> None:
+    at = open_page()
+    send(at, 'write_file path="a.txt" content="hi"')
+    send(at, 'bash cmd="cat a.txt"')
+    assert not at.exception
+    labels = [block.label for block in tool_blocks(at)]
+    assert labels == ["write_file · a.txt", "bash · cat a.txt"]
+    codes = [c.value for c in at.code]
+    assert json.loads(codes[0]) == {"path": "a.txt", "content": "hi"}
+    assert codes[-1] == "hi"
+    assert "**Sandbox:** local" in shown_text(at)
+    assert [b.label for b in at.get("download_button")] == ["a.txt"]
+
+
+def test_a_scripted_reply_renders_as_markdown_and_a_failed_call_is_flagged(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel([calls(call("bash", {})), say("All **done**.")])
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "do it")
+    assert "All **done**." in [m.value for m in at.markdown]
+    (block,) = tool_blocks(at)
+    assert block.label == "bash · failed"
+    assert "bad arguments" in at.code[-1].value
+
+
+def test_turning_a_tool_off_removes_it_from_the_schema_and_the_prompt_of_that_tab_only(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel(default=say("ok"))
+    with container.model.override(providers.Object(model)):
+        at, other = open_page(), open_page()
+        at.toggle(key="tool:bash").set_value(False).run()
+        send(at, "hello")
+        send(other, "hello")
+    mine, theirs = model.requests
+    assert [t["function"]["name"] for t in mine["tools"]] == ["write_file", "stop"]
+    assert "bash:" not in mine["messages"][0]["content"]
+    assert "bash" in [t["function"]["name"] for t in theirs["tools"]]
+    assert "bash" in pygent.tools()
+
+
+def test_new_conversation_forgets_the_talk_and_keeps_the_files(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel([calls(call("write_file", {"path": "k.txt", "content": "kept"}))],
+                      default=say("noted"))
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "remember")
+        [button] = [b for b in at.button if b.label == "New conversation"]
+        button.click().run()
+        assert not tool_blocks(at)
+        send(at, "again")
+    assert [m["role"] for m in model.requests[-1]["messages"]] == ["system", "user"]
+    assert (sandboxes.made[0].workspace / "k.txt").read_text() == "kept"
+    assert [b.label for b in at.get("download_button")] == ["k.txt"]
+
+
+def test_slash_commands_typed_in_the_chat_box_work_as_in_the_cli(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel(default=say("hi there"))
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "/help")
+        assert "/cmd" in at.code[-1].value
+        send(at, "/cmd echo straight")
+        assert at.code[-1].value == "straight"
+        send(at, "talk")
+        send(at, "/new")
+        assert "hi there" not in [m.value for m in at.markdown]
+        assert "New conversation" in at.code[-1].value
+        send(at, "/nope")
+        assert "Unknown command /nope" in at.error[-1].value
+    assert sandboxes.made[0].commands == ["echo straight"]
+    assert len(model.requests) == 1
+
+
+def test_exit_ends_the_session_and_releases_its_sandbox(sandboxes: SandboxCounter) -> None:
+    at = open_page()
+    send(at, "/exit")
+    assert sandboxes.open == []
+    assert "has ended" in at.info[0].value
+    [button] = at.button
+    button.click().run()
+    assert len(sandboxes.open) == 1
+
+
+def test_an_upload_lands_in_the_workspace_and_escaping_names_are_refused(
+    sandboxes: SandboxCounter,
+) -> None:
+    at = open_page()
+    at.file_uploader[0].upload("notes.txt", b"uploaded")
+    at.button[-1].click().run()  # the form's Upload button (the last one in the sidebar)
+    workspace = sandboxes.made[0].workspace
+    assert (workspace / "notes.txt").read_bytes() == b"uploaded"
+    assert "Saved notes.txt" in at.success[0].value
+
+    at.file_uploader[0].upload("../x", b"escape")
+    at.button[-1].click().run()
+    assert "outside the workspace" in at.error[0].value
+    assert not (workspace.parent / "x").exists()
+
+    at.file_uploader[0].upload("fine.txt", b"escape")
+    at.text_input[0].set_value("../../escape.txt")
+    at.button[-1].click().run()
+    assert "outside the workspace" in at.error[0].value
+    assert not list(workspace.parent.parent.glob("escape.txt"))
+
+
+def test_reruns_reuse_one_sandbox_and_a_dropped_tab_releases_it(
+    sandboxes: SandboxCounter,
+) -> None:
+    at = open_page()
+    for _ in range(5):
+        at.run()
+    at.toggle(key="tool:stop").set_value(False).run()
+    assert len(sandboxes.made) == 1
+    other = open_page()
+    other.run()
+    assert len(sandboxes.open) == 2
+    assert len(live_sessions()) == 2
+    del other
+    gc.collect()
+    assert len(sandboxes.open) == 1
+    assert len(live_sessions()) == 1
+    assert session_of(at).agent.runtime.sandbox is sandboxes.open[0]
+
+
+def test_a_model_error_shows_what_to_do_and_the_conversation_stays(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel([ModelError("HTTP 401: bad key"), say("back again")])
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "first")
+        assert "HTTP 401" in at.error[0].value
+        assert "OPENAI_API_KEY" in at.error[0].value
+        send(at, "second")
+    assert [m.value for m in at.chat_message[0].markdown] == ["first"]
+    assert "back again" in [m.value for m in at.markdown]
+    assert [m["content"] for m in model.requests[-1]["messages"][1:]] == ["first", "second"]
+
+
+def test_stop_ends_the_step_before_the_next_tool_call(sandboxes: SandboxCounter) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    @pygent.tool
+    def wait(runtime: Any) -> str:
+        """Block until the test lets go."""
+        entered.set()
+        release.wait(30)
+        return "waited"
+
+    model = FakeModel([calls(call("wait"), call("bash", {"cmd": "echo never"}))])
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        at.chat_input[0].set_value("go").run()
+        assert entered.wait(30)
+        at.run()
+        at.button(key="stop").click().run()
+        release.set()
+        assert session_of(at).wait(30)
+        at.run()
+    assert sandboxes.made[0].commands == []
+    assert len(model.requests) == 1
+    assert "Stopped" in at.info[-1].value
+    assert "Interrupted by the user" in at.code[-1].value
+
+
+def test_stop_interrupts_a_running_command_when_the_sandbox_can(tmp_path: Path) -> None:
+    counter = SandboxCounter(tmp_path, InterruptibleSandbox)
+    model = FakeModel([calls(call("bash", {"cmd": "sleep"}))], default=say("unreached"))
+    with container.sandbox.override(providers.Factory(counter)), \
+            container.model.override(providers.Object(model)):
+        at = open_page()
+        at.chat_input[0].set_value("go").run()
+        sandbox = counter.made[0]
+        assert isinstance(sandbox, InterruptibleSandbox)
+        assert sandbox.sleeping.wait(30)
+        at.button(key="stop").click().run()
+        assert session_of(at).wait(30)
+        at.run()
+    assert sandbox.interrupted.is_set()
+    assert len(model.requests) == 1
+    assert "interrupted" in at.code[-1].value
+
+
+def test_with_confirm_on_a_denied_command_is_not_run(sandboxes: SandboxCounter) -> None:
+    at = open_page()
+    send(at, "/confirm on")
+    at.chat_input[0].set_value("echo risky").run()
+    session = session_of(at)
+    for _ in range(300):
+        if session.confirm.pending is not None or not session.busy:
+            break
+        session.wait(0.1)
+    assert session.confirm.pending == "echo risky"
+    at.run()
+    at.button(key="deny").click().run()
+    assert session.wait(30)
+    at.run()
+    assert sandboxes.made[0].commands == []
+    assert "declined" in at.code[-1].value
+
+
+def test_the_file_list_skips_links_and_reading_refuses_to_leave_the_workspace(
+    workspace: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret").write_text("host only")
+    (workspace / "sub").mkdir()
+    (workspace / "sub" / "b.txt").write_text("b")
+    (workspace / "a.txt").write_text("a")
+    (workspace / "link").symlink_to(tmp_path / "secret")
+    assert workspace_files(workspace) == (["a.txt", "sub/b.txt"], False)
+    assert workspace_files(workspace, limit=1) == (["a.txt"], True)
+    assert read_workspace_file(workspace, "sub/b.txt") == b"b"
+    with pytest.raises(PathEscapeError):
+        read_workspace_file(workspace, "../secret")
+    with pytest.raises(PathEscapeError):
+        read_workspace_file(workspace, "link")
+
+
+# -- the launcher -------------------------------------------------------------------------------
+def test_the_launcher_listens_on_localhost_by_default_and_passes_the_flags_as_settings(
+    tmp_path: Path,
+) -> None:
+    args = web.build_parser().parse_args(
+        ["--no-docker", "--model", "m1", "--backend", "echo", "--workspace", str(tmp_path)]
+    )
+    command = web.streamlit_command(args)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--server.port") + 1] == "8501"
+    env = web.page_environment(args, {"PYGENT_USE_DOCKER": "1"})
+    assert env["PYGENT_USE_DOCKER"] == "0"
+    assert (env["PYGENT_MODEL"], env["PYGENT_MODEL_BACKEND"]) == ("m1", "echo")
+    assert env["PYGENT_WORKSPACE"] == str(tmp_path.resolve())
+
+
+def test_the_launcher_is_headless_in_ci_and_warns_about_other_addresses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert web.default_headless({"CI": "true", "DISPLAY": ":0"})
+    assert web.is_loopback("127.0.0.1") and web.is_loopback("::1")
+    assert not web.is_loopback("0.0.0.0")
+    assert web.main(["--host", "0.0.0.0", "--config", "/no/such/pygent.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "anyone who can reach this address can run shell commands" in err
+    assert "/no/such/pygent.toml does not exist" in err
