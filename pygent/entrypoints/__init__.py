@@ -1,0 +1,1 @@
+"""What a person starts: the ``pygent`` CLI and the ``pygent-ui`` web app."""

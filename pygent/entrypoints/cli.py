@@ -1,0 +1,221 @@
+"""``pygent``: the terminal REPL and the one-shot ``pygent run TASK`` / ``pygent -p TASK``.
+
+Only the standard library is imported before the arguments are parsed, so ``--help`` and
+``--version`` stay fast; the container, prompt_toolkit and the SDKs load after that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from ..app.commands import Session
+    from ..app.settings import Settings
+    from ..domain.events import Event
+    from .cli_render import Renderer
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+BACKEND_CHOICES = ("auto", "openai", "direct", "echo")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
+def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The flags both ``pygent`` and ``pygent run`` take (suppressed defaults in the latter)."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--docker", dest="use_docker", action="store_const", const=True,
+                       default=default, help="run commands in a Docker container")
+    where.add_argument("--no-docker", dest="use_docker", action="store_const", const=False,
+                       default=default, help="run commands on this machine")
+    parser.add_argument("--model", metavar="NAME", default=default,
+                        help="model name for the OpenAI-compatible server")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=default,
+                        help="model backend (auto: openai when OPENAI_API_KEY is set, else direct)")
+    parser.add_argument("--workspace", metavar="DIR", default=default,
+                        help="workspace folder to use and keep (default: a temporary one)")
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="settings file (default: ./pygent.toml, then ~/.pygent.toml)")
+    parser.add_argument("--confirm", action="store_const", const=True, default=default,
+                        help="ask before each bash command the model runs")
+    parser.add_argument("--max-steps", type=positive_int, metavar="N", default=default,
+                        help="most model steps per task")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pygent`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="pygent",
+        description="A minimalist coding assistant that runs a model's tool calls in a sandbox. "
+                    "Without a task, starts an interactive session (/help lists its commands).",
+        epilog="Exit status of one-shot runs: 0 finished, 1 error, 2 bad usage, "
+               "3 step limit reached, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"pygent {__version__}")
+    parser.add_argument("-p", "--prompt", metavar="TASK",
+                        help="run TASK until the model stops, print the answer, exit")
+    add_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="{run}")
+    run = commands.add_parser("run", help="run a task until the model stops, print the answer",
+                              description="Run TASK until the model stops; print the final "
+                                          "answer on stdout and tool calls on stderr.")
+    run.add_argument("task", nargs="+", metavar="TASK", help="what to do")
+    add_options(run, suppress=True)
+    return parser
+
+
+def load_cli_settings(args: argparse.Namespace) -> Settings:
+    """Defaults, the settings file and the environment, with the flags on top."""
+    from ..app.settings import load_settings
+
+    workspace = args.workspace
+    if workspace:
+        workspace = os.path.abspath(os.path.expanduser(workspace))
+    return load_settings(config_file=args.config).with_overrides(
+        backend=args.backend,
+        model=args.model,
+        workspace=workspace,
+        use_docker=args.use_docker,
+        confirm=args.confirm,
+        max_steps=args.max_steps,
+    )
+
+
+def open_session(settings: Settings, renderer: Renderer) -> Session:
+    """Wire the model, the runtime and the approval rules for these settings."""
+    from dependency_injector import providers
+
+    from ..agent import Agent
+    from ..app.approval import Approval
+    from ..app.commands import Session
+    from ..container import container
+    from ..runtime import Runtime
+
+    container.settings.override(providers.Object(settings))
+    model = container.model()
+    approval = Approval(settings.deny, confirm=settings.confirm, ask=terminal_ask(renderer))
+    runtime = Runtime(settings=settings)
+    try:
+        agent = Agent(model=model, runtime=runtime, settings=settings, guard=approval)
+    except BaseException:
+        runtime.cleanup()
+        raise
+    return Session(agent, approval)
+
+
+def terminal_ask(renderer: Renderer) -> Any:
+    """A confirmation callback that asks on the terminal; no answer (EOF) means no."""
+
+    def ask(command: str) -> bool:
+        renderer.spinner.stop()
+        prompt = renderer.paint(f"Run `{command}`? [y/N] ", "\x1b[33m")
+        renderer.err.write(prompt)
+        renderer.err.flush()
+        reply = sys.stdin.readline()
+        allowed = reply.strip().lower() in ("y", "yes")
+        if allowed:
+            renderer.spinner.start("running bash")
+        return allowed
+
+    return ask
+
+
+class FinalAnswer:
+    """Remembers the last tool output, the answer when the model's final text is empty."""
+
+    def __init__(self) -> None:
+        self.last_output = ""
+
+    def __call__(self, event: Event) -> None:
+        from ..domain.events import ToolOutput
+
+        if isinstance(event, ToolOutput) and event.name != "stop":
+            self.last_output = event.output
+
+
+def one_shot(args: argparse.Namespace, task: str) -> int:
+    """Run ``task`` until the model stops; the answer goes to stdout, progress to stderr."""
+    from .cli_render import Renderer
+
+    renderer = Renderer(out=sys.stderr, err=sys.stderr, show_text=False, show_output=False)
+    settings = load_cli_settings(args)
+    session = open_session(settings, renderer)
+    answer = FinalAnswer()
+    session.agent.subscribe(renderer.event)
+    session.agent.subscribe(answer)
+    try:
+        renderer.spinner.start("thinking")
+        result = session.agent.run_until_stop(task, max_steps=settings.max_steps)
+    finally:
+        renderer.spinner.stop()
+        session.runtime.cleanup()
+    text = result.text or answer.last_output
+    if text:
+        print(text.rstrip("\n"), flush=True)
+    return EXIT_OK if result.finished else EXIT_LIMIT
+
+
+def interactive(args: argparse.Namespace) -> int:
+    """The REPL."""
+    from .cli_render import Renderer
+    from .cli_repl import run_repl
+
+    renderer = Renderer()
+    settings = load_cli_settings(args)
+    session = open_session(settings, renderer)
+    try:
+        return run_repl(session, settings, renderer)
+    finally:
+        renderer.spinner.stop()
+        session.runtime.cleanup()
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse the flags, then run one task or the REPL; errors become one red line."""
+    args = build_parser().parse_args(argv)
+    task = args.prompt if args.prompt is not None else (
+        " ".join(args.task) if args.command == "run" else None)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # so the sandbox is cleaned up
+        signal.signal(sig, _exit_on_signal)
+    from ..domain.errors import PygentError
+    from ..domain.sandbox import SandboxError
+    from .cli_render import Renderer
+
+    try:
+        return one_shot(args, task) if task is not None else interactive(args)
+    except KeyboardInterrupt:
+        Renderer(out=sys.stderr).notice("Interrupted.")
+        return EXIT_INTERRUPTED
+    except (PygentError, SandboxError, OSError) as exc:
+        Renderer(out=sys.stderr).error(str(exc) or type(exc).__name__)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug of ours: still one line, the traceback only on request
+        if os.environ.get("PYGENT_DEBUG"):
+            raise
+        Renderer(out=sys.stderr).error(
+            f"unexpected {type(exc).__name__}: {exc} (set PYGENT_DEBUG=1 for the traceback)")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Terminal output for the CLI: Markdown, tool calls, folded output, a spinner; stdlib only."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sys
+import threading
+from typing import Optional, TextIO
+
+from ..domain.events import AssistantText, Event, Notice, ToolCallStarted, ToolOutput
+
+RESET, BOLD, DIM, ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[3m"
+RED, GREEN, YELLOW, BLUE, MAGENTA, CYAN = (f"\x1b[{n}m" for n in range(31, 37))
+
+HEAD_LINES = 12
+TAIL_LINES = 8
+
+
+def use_color(stream: TextIO) -> bool:
+    """Color only on a terminal, and never when NO_COLOR is set."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def fold(text: str, head: int = HEAD_LINES, tail: int = TAIL_LINES) -> str:
+    """Keep the first and last lines of long output and say how many were left out."""
+    lines = text.split("\n")
+    if len(lines) <= head + tail + 1:
+        return text
+    hidden = len(lines) - head - tail
+    return "\n".join([*lines[:head], f"... {hidden} lines left out ...", *lines[-tail:]])
+
+
+_INLINE = re.compile(r"(`[^`\n]+`|\*\*[^*\n]+\*\*|__[^_\n]+__|\*[^*\s][^*\n]*\*)")
+
+
+def _inline(text: str, color: bool) -> str:
+    if not color:
+        return text
+
+    def style(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith("`"):
+            return f"{CYAN}{token[1:-1]}{RESET}"
+        if token.startswith(("**", "__")):
+            return f"{BOLD}{token[2:-2]}{RESET}"
+        return f"{ITALIC}{token[1:-1]}{RESET}"
+
+    return _INLINE.sub(style, text)
+
+
+def render_markdown(text: str, color: bool) -> str:
+    """A small Markdown subset for a terminal: headings, lists, quotes, code, emphasis."""
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+            if not color:
+                out.append(line)
+            continue
+        if in_code:
+            out.append(f"{DIM}  {RESET}{GREEN}{line}{RESET}" if color else line)
+            continue
+        heading = re.match(r"(#{1,6})\s+(.*)", stripped)
+        bullet = re.match(r"(\s*)([-*+])\s+(.*)", line)
+        if heading and color:
+            out.append(f"{BOLD}{MAGENTA}{heading.group(2)}{RESET}")
+        elif bullet and color:
+            out.append(f"{bullet.group(1)}• {_inline(bullet.group(3), color)}")
+        elif stripped.startswith(">") and color:
+            out.append(f"{DIM}│{RESET} {ITALIC}{_inline(stripped[1:].strip(), color)}{RESET}")
+        else:
+            out.append(_inline(line, color))
+    return "\n".join(out)
+
+
+def describe_call(name: str, arguments: str) -> str:
+    """One line for a tool call: ``$ cmd`` for bash, else the name and its arguments."""
+    try:
+        values = json.loads(arguments) if arguments else {}
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        return f"{name} {arguments}"
+    if name == "bash" and isinstance(values.get("cmd"), str):
+        return f"$ {values['cmd']}"
+    parts = [name]
+    for key, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines = text.count("\n") + 1
+        short = text.split("\n", 1)[0]
+        if len(short) > 60 or lines > 1:
+            short = short[:57] + "..." + (f" ({lines} lines)" if lines > 1 else "")
+        parts.append(f"{key}={json.dumps(short)}")
+    return " ".join(parts)
+
+
+class Spinner:
+    """A status line (``⠋ thinking``) drawn by a thread while nothing else prints."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, stream: TextIO, enabled: bool, delay: float = 0.25) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.delay = delay
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        self._drawn = False
+
+    def start(self, label: str) -> None:
+        """Show ``label`` with a turning wheel until :meth:`stop`."""
+        if not self.enabled:
+            return
+        self.stop()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, args=(label, self._stop), daemon=True)
+        self._thread.start()
+
+    def _spin(self, label: str, stop: threading.Event) -> None:
+        if stop.wait(self.delay):
+            return
+        for frame in itertools.cycle(self.FRAMES):
+            with self._lock:
+                if stop.is_set():
+                    return
+                self.stream.write(f"\r{DIM}{frame} {label}{RESET}\x1b[K")
+                self.stream.flush()
+                self._drawn = True
+            if stop.wait(0.1):
+                return
+
+    def stop(self) -> None:
+        """Erase the status line."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        with self._lock:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._drawn = False
+        self._thread.join(timeout=1)
+        self._thread = None
+
+
+class Renderer:
+    """Writes agent events and messages to the terminal."""
+
+    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                 color: Optional[bool] = None, spinner: Optional[bool] = None,
+                 show_text: bool = True, show_output: bool = True) -> None:
+        self.out = out
+        self.err = err
+        self.show_text = show_text
+        self.show_output = show_output
+        self.color = use_color(out) if color is None else color
+        self.spinner = Spinner(out, out.isatty() if spinner is None else spinner)
+
+    def paint(self, text: str, *styles: str) -> str:
+        """``text`` in the given styles when color is on."""
+        style = "".join(styles)
+        return f"{style}{text}{RESET}" if self.color and style else text
+
+    def line(self, text: str = "", *styles: str) -> None:
+        """Print one line to stdout."""
+        self.spinner.stop()
+        print(self.paint(text, *styles), file=self.out, flush=True)
+
+    def error(self, text: str) -> None:
+        """Print an error line in red to stderr."""
+        self.spinner.stop()
+        color = self.color and use_color(self.err)
+        message = f"{RED}Error: {text}{RESET}" if color else f"Error: {text}"
+        print(message, file=self.err, flush=True)
+
+    def notice(self, text: str) -> None:
+        """Print something the person should know, in yellow."""
+        self.line(text, YELLOW)
+
+    def event(self, event: Event) -> None:
+        """Render one agent event (the listener the CLI subscribes)."""
+        self.spinner.stop()
+        if isinstance(event, AssistantText):
+            if self.show_text:
+                self.line(render_markdown(event.text, self.color))
+        elif isinstance(event, ToolCallStarted):
+            self.line(describe_call(event.name, event.arguments), BOLD, BLUE)
+            self.spinner.start(f"running {event.name}")
+            return
+        elif isinstance(event, ToolOutput):
+            if event.output and (self.show_output or event.is_error):
+                self.line(fold(event.output), RED if event.is_error else "")
+        elif isinstance(event, Notice):
+            self.notice(event.text)
+        self.spinner.start("thinking")

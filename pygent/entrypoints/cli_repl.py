@@ -1,0 +1,135 @@
+"""The interactive loop: a prompt_toolkit prompt, slash commands, and the agent in between."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory
+
+from ..app.commands import COMMANDS, CommandOutcome, Session, find_command, is_command, run_command
+from ..container import resolve_backend
+from ..domain.errors import PygentError
+from ..domain.sandbox import SandboxError
+from .cli_render import RED, Renderer
+
+if TYPE_CHECKING:
+    from ..app.settings import Settings
+
+PROMPT = "vc> "
+
+
+def history_path() -> Path:
+    """``$XDG_DATA_HOME/pygent/history``, else ``~/.local/share/pygent/history``; made 0600."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                           "share")
+    folder = Path(base) / "pygent"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "history"
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
+class SlashCompleter(Completer):
+    """Completes command names after ``/`` and each command's arguments (paths, names)."""
+
+    def __init__(self) -> None:
+        self.paths = PathCompleter(expanduser=True)
+
+    def get_completions(self, document: Document, event: CompleteEvent) -> Iterable[Completion]:
+        """What fits at the cursor."""
+        text = document.text_before_cursor
+        if not text.startswith("/") or "\n" in text:
+            return
+        if " " not in text:
+            for each in COMMANDS.values():
+                name = f"/{each.name}"
+                if name.startswith(text.lower()):
+                    yield Completion(name, -len(text), display_meta=each.summary)
+            return
+        head, _, rest = text.partition(" ")
+        command = find_command(head)
+        if command is None:
+            return
+        word = rest.rsplit(" ", 1)[-1]
+        if command.completes == "path":
+            yield from self.paths.get_completions(Document(word, len(word)), event)
+            return
+        choices = list(COMMANDS) if command.completes == "command" else (
+            command.completes.split("|") if command.completes else [])
+        for choice in choices:
+            if choice.startswith(word):
+                yield Completion(choice, -len(word))
+
+
+def banner(session: Session, settings: Settings) -> list[str]:
+    """Who is answering, where commands run, which model, which workspace; then a hint."""
+    runtime = session.runtime
+    where = "Docker" if runtime.use_docker else "local"
+    backend = resolve_backend(settings)
+    model = session.agent.model_name if backend == "openai" else backend
+    lines = [
+        f"{session.agent.persona.name} ({where}) - model: {model} - workspace: {runtime.workspace}",
+        "Type /help for commands; /exit or Ctrl-D leaves, Ctrl-C interrupts a step.",
+    ]
+    if backend == "direct":
+        lines.append('Offline direct model: each line runs as a shell command (or a tool call '
+                     'like write_file path="a.txt" content="hi"); set OPENAI_API_KEY to chat '
+                     "with a real model.")
+    elif backend == "echo":
+        lines.append("Echo model: replies repeat what you type; set OPENAI_API_KEY for a real "
+                     "model.")
+    return lines
+
+
+def show_outcome(renderer: Renderer, outcome: CommandOutcome) -> None:
+    """Print what a slash command said."""
+    if outcome.text:
+        renderer.line(outcome.text, RED if outcome.is_error else "")
+
+
+def handle_line(session: Session, settings: Settings, renderer: Renderer, line: str) -> bool:
+    """Run one input line; False when the session should end. Errors are printed, not raised."""
+    try:
+        if is_command(line):
+            outcome = run_command(session, line)
+            show_outcome(renderer, outcome)
+            return not outcome.exit
+        renderer.spinner.start("thinking")
+        session.agent.run_until_stop(line, max_steps=settings.max_steps)
+    except KeyboardInterrupt:
+        renderer.notice("Interrupted; the conversation is kept.")
+    except (PygentError, SandboxError, OSError) as exc:
+        renderer.error(str(exc) or type(exc).__name__)
+    finally:
+        renderer.spinner.stop()
+    return True
+
+
+def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
+    """Read lines until /exit or Ctrl-D; Ctrl-C clears the line or interrupts the step."""
+    head, *hints = banner(session, settings)
+    renderer.line(head, "\x1b[1m")
+    for hint in hints:
+        renderer.line(hint, "\x1b[2m")
+    session.agent.subscribe(renderer.event)
+    prompt: PromptSession[str] = PromptSession(
+        history=FileHistory(str(history_path())),
+        completer=SlashCompleter(),
+        complete_while_typing=False,
+    )
+    while True:
+        try:
+            line = prompt.prompt(PROMPT)
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return 0
+        if line.strip() and not handle_line(session, settings, renderer, line.strip()):
+            return 0
