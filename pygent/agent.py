@@ -39,5 +39,6 @@ class Agent(AgentLoop):
             model_name=model_name or settings.model,
             history=history if history is not None else container.history(settings=settings),
             guard=guard if guard is not None else container.guard(settings=settings),
+            recover_text_tool_calls=settings.recover_text_tool_calls,
         )
         self.settings = settings

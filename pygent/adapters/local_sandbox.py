@@ -74,6 +74,13 @@ class LocalSandbox:
         self._start_shell(cwd)
         return f"the shell was restarted in {cwd}; exported variables and functions were reset"
 
+    def _revive(self) -> str:
+        """Start a new shell when the old one died between commands; say so."""
+        code = self._shell.returncode if self._shell is not None else None
+        self._stop_shell()
+        self._start_shell(self.workspace)
+        return f"the shell had ended (status {code}); a new one was started in {self.workspace}"
+
     def _stop_shell(self) -> None:
         shell, self._shell = self._shell, None
         if shell is None:
@@ -92,9 +99,9 @@ class LocalSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
+        revived = ""
         if self._shell is None or self._shell.poll() is not None:
-            self._stop_shell()
-            self._start_shell(self.workspace)
+            revived = self._revive()
         assert self._shell is not None and self._shell.stdin is not None
         self._count += 1
         out = self._state / f"out.{self._count}"
@@ -124,10 +131,9 @@ class LocalSandbox:
             )
         before, status, eof = found
         text, truncated = read_capped_output(out, self.output_limit)
-        notice = ""
+        notice = revived
         if eof:
-            notice = self._restart()
-            notice = f"the command ended the shell; {notice}"
+            notice = f"the shell ended (status {status}); {self._restart()}"
         return result_from(text, status, before, truncated, str(out), notice=notice)
 
     def _wait_status(self, limit: float) -> Optional[tuple[bytes, int, bool]]:

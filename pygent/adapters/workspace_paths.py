@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 from typing import Optional
 
-from ..domain.sandbox import PathEscapeError
+from ..domain.sandbox import PathEscapeError, SandboxError
 
 
 def resolve_in_workspace(workspace: Path, path: str, alias: Optional[str] = None) -> Path:
@@ -30,15 +31,15 @@ def resolve_in_workspace(workspace: Path, path: str, alias: Optional[str] = None
 
 def write_text(target: Path, text: str) -> int:
     """Write ``text`` without following a symlink swapped in at the last component."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, flags, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
     except OSError as exc:
-        raise PathEscapeError(f"cannot write {target.name}: {exc.strerror}") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        raise _file_error("write", target, exc) from None
     return len(data)
 
 
@@ -47,10 +48,17 @@ def read_text(target: Path) -> str:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(target, flags)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read().decode("utf-8", errors="replace")
     except OSError as exc:
-        raise PathEscapeError(f"cannot read {target.name}: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read().decode("utf-8", errors="replace")
+        raise _file_error("read", target, exc) from None
+
+
+def _file_error(verb: str, target: Path, exc: OSError) -> SandboxError:
+    """A symlink swapped in is an escape attempt; anything else is a plain file error."""
+    if exc.errno == errno.ELOOP:
+        return PathEscapeError(f"refusing to {verb} {target.name}: it is a symbolic link")
+    return SandboxError(f"cannot {verb} {target.name}: {exc.strerror}")
 
 
 def copy_into(workspace: Path, src: str, dest: Optional[str], alias: Optional[str] = None) -> Path:

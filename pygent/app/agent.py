@@ -23,6 +23,7 @@ from ..domain.ports import HistoryPort, ModelPort
 from ..domain.sandbox import SandboxError
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, ToolRegistry, default_registry
+from .tool_text import recover_tool_calls
 
 #: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
 ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
@@ -62,6 +63,7 @@ class AgentLoop:
         model_name: str = "",
         history: Optional[HistoryPort] = None,
         guard: Optional[ToolGuard] = None,
+        recover_text_tool_calls: bool = True,
     ) -> None:
         self.model = model
         self.runtime = runtime
@@ -70,6 +72,7 @@ class AgentLoop:
         self.model_name = model_name
         self.history = history
         self.guard = guard
+        self.recover_text_tool_calls = recover_text_tool_calls
         self.listeners: list[EventListener] = []
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
@@ -121,9 +124,16 @@ class AgentLoop:
             self.append(Message(role="user", content=text))
         reply = self.model.chat(self.request_messages(), self.model_name, self.tools.schemas())
         message = to_message(reply)
+        recovered = []
+        if self.recover_text_tool_calls and not message.tool_calls:
+            recovered = recover_tool_calls(message.content, self.tools.names())
+            message.tool_calls = recovered or None
         self.append(message)
         if message.content:
             self.emit(AssistantText(message.content))
+        if recovered:
+            names = ", ".join(call.function.name for call in recovered)
+            self.emit(Notice(f"Recovered {len(recovered)} tool call(s) written as text: {names}."))
         calls = message.tool_calls or []
         for index, call in enumerate(calls):
             try:

@@ -59,6 +59,9 @@ class Settings:
         "doc": "JSONL file the conversation is appended to and resumed from."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
         "doc": "Most model steps per task before the run stops."})
+    recover_text_tool_calls: bool = field(default=True, metadata={
+        "env": "PYGENT_RECOVER_TOOL_CALLS",
+        "doc": "Treat tool calls a model writes as text (JSON, <tool_call>) as real calls."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
     deny: list[str] = field(default_factory=list, metadata={"env": None,
