@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,6 +224,21 @@ def test_an_agent_with_a_key_and_base_url_in_the_environment_talks_to_that_serve
         agent.runtime.cleanup()
     assert chat_server.requests[0]["model"] == "env-model"
     assert chat_server.headers[0]["authorization"] == "Bearer sk-from-env"
+
+
+def test_a_pygent_process_pointed_at_the_server_with_openai_base_url_uses_it(
+    chat_server: ChatServer, tmp_path: Path
+) -> None:
+    chat_server.add(tool_call("bash", {"cmd": "echo from-the-sandbox"}), text("all done"))
+    env = {**os.environ, "OPENAI_API_KEY": "sk-sub", "OPENAI_BASE_URL": chat_server.url,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYGENT_USE_DOCKER": "0",
+           "PYGENT_WORKSPACE": str(tmp_path)}
+    code = "import pygent; print(pygent.Agent().run_until_stop('go').text)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "all done"
+    assert chat_server.requests[1]["messages"][-1]["content"] == "from-the-sandbox"
 
 
 @pytest.mark.parametrize("repeat_name", [False, True])
