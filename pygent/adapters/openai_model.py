@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Optional
 
 from ..domain.errors import ModelError
+
+#: How servers say they cannot take tools (Ollama, llama.cpp without --jinja, vLLM, others).
+NO_TOOL_SUPPORT = re.compile(
+    r"(does not|doesn't|not) support\w* (tools|tool|function)|tools? param\w* requires"
+    r"|tool choice requires|(tools?|function calling) (is|are) not (supported|enabled)",
+    re.IGNORECASE,
+)
 
 
 class OpenAIModel:
@@ -124,7 +132,7 @@ def describe_status_error(exc: Any, sent_tools: bool = False) -> str:
         return f"access denied (403{detail}); check the key's permissions"
     if status == 429:
         return f"rate limited (429{detail}) after retries; wait a moment and try again"
-    if sent_tools and "tool" in message.lower():
+    if sent_tools and NO_TOOL_SUPPORT.search(message):
         return (
             f"the server or model does not accept tool calls ({status}{detail}); use a model "
             "and server with tool support (llama.cpp: --jinja; vLLM: --enable-auto-tool-choice)"

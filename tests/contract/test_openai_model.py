@@ -151,14 +151,36 @@ def test_a_refused_connection_names_the_url(runtime: pygent.Runtime) -> None:
     assert "refused" in str(caught.value).lower()
 
 
+VLLM_NO_TOOLS = ('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser '
+                 "to be set")
+NO_TOOL_SUPPORT = {
+    "ollama": Reply({"error": "library/gemma:2b does not support tools"}, status=400),
+    "llama.cpp": error(500, "tools param requires --jinja flag", kind="server_error"),
+    "vllm": Reply({"object": "error", "message": VLLM_NO_TOOLS, "type": "BadRequestError",
+                   "code": 400}, status=400),
+}
+
+
+@pytest.mark.parametrize("server", NO_TOOL_SUPPORT, ids=list(NO_TOOL_SUPPORT))
 def test_a_server_without_tool_support_gets_a_clear_message(
+    chat_server: ChatServer, runtime: pygent.Runtime, server: str
+) -> None:
+    chat_server.add(NO_TOOL_SUPPORT[server])
+    with pytest.raises(ModelError, match="does not accept tool calls") as caught:
+        make_agent(make_model(chat_server.url, max_retries=0), runtime).step("hi")
+    words = {"ollama": "gemma:2b does not support tools", "llama.cpp": "requires --jinja flag",
+             "vllm": VLLM_NO_TOOLS}[server]
+    assert words in str(caught.value)
+
+
+def test_a_rejected_conversation_is_not_mistaken_for_missing_tool_support(
     chat_server: ChatServer, runtime: pygent.Runtime
 ) -> None:
-    chat_server.add(Reply({"error": "registry.ollama.ai/library/gemma:2b does not support tools"},
-                          status=400))
-    with pytest.raises(ModelError, match="does not accept tool calls") as caught:
+    chat_server.add(error(400, "Invalid parameter: messages with role 'tool' must be a response "
+                               "to a preceeding message with 'tool_calls'.", code=None))
+    with pytest.raises(ModelError, match=r"rejected \(400: Invalid parameter") as caught:
         make_agent(make_model(chat_server.url), runtime).step("hi")
-    assert "gemma:2b does not support tools" in str(caught.value)
+    assert "does not accept tool calls" not in str(caught.value)
 
 
 FAULTS: dict[str, tuple[list[Reply], str]] = {
