@@ -7,16 +7,15 @@ labels and are removed by ``close()``, at exit, on SIGTERM, or by the next sessi
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import signal
 import tempfile
-import weakref
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..domain.sandbox import CommandResult, SandboxError
+from .docker_cleanup import track, untrack
 from .docker_engine import (
     CONTAINER_OUTPUT,
     CONTAINER_PATH,
@@ -38,8 +37,6 @@ from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_t
 
 GRACE = 2.0  # seconds the shell gets to report after its command was killed
 OOM_PROBE = "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control"
-_LIVE: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
-_PREVIOUS: dict[str, Any] = {}  # "installed" once the clean-ups are set, "sigterm" the old handler
 
 
 class DockerSandbox:
@@ -86,7 +83,7 @@ class DockerSandbox:
         self._container: Any = None
         self._shell: Optional[ExecShell] = None
         self._notice = ""
-        _register(self)
+        track(self)
         try:
             self._start_container()
         except BaseException:
@@ -143,18 +140,22 @@ class DockerSandbox:
         args = [str(self._shell.pid), str(started or 0)] + (["all"] if everything else [])
         return self._exec(KILL_SCRIPT, *args) is not None
 
-    def _restart_shell(self) -> str:
-        """Replace a stuck or ended shell in its working directory (or the whole container)."""
+    def _respawn_shell(self) -> str:
+        """Replace a stuck or ended shell in its working directory; SandboxError if it fails."""
         assert self._shell is not None
         cwd = (self._exec('readlink "/proc/$1/cwd"', str(self._shell.pid)) or "").strip()
         cwd = cwd or CONTAINER_WORKSPACE
         self._kill_command(0, everything=True)
         self._drop_shell()
+        self._start_shell(cwd)
+        return f"the shell was restarted in {cwd}; exported variables and functions were reset"
+
+    def _restart_shell(self) -> str:
+        """Replace a stuck shell, or the whole container when that fails."""
         try:
-            self._start_shell(cwd)
+            return self._respawn_shell()
         except SandboxError:
             return self._replace_container("the shell could not be restarted")
-        return f"the shell was restarted in {cwd}; exported variables and functions were reset"
 
     def _recover(self, started: Optional[int]) -> str:
         """After a timeout or interrupt: kill the command's processes, or restart the shell."""
@@ -168,6 +169,15 @@ class DockerSandbox:
         if container_problem(self._client, self._container.id) is None:
             return self._restart_shell()
         return self._replace_container("the command could not be stopped")
+
+    def _settled_problem(self, wait: float = 3.0) -> Optional[str]:
+        """What is wrong with the container, giving the engine time to notice it stopped."""
+        deadline = time.monotonic() + wait
+        while True:
+            problem = container_problem(self._client, self._container.id)
+            if problem is not None or time.monotonic() > deadline:
+                return problem
+            time.sleep(0.1)
 
     def _out_of_memory(self) -> bool:
         """True when the kernel OOM-killed something since the last look."""
@@ -210,13 +220,17 @@ class DockerSandbox:
         text, truncated = read_capped_output(out, self.output_limit, shown)
         if ended:
             problem = container_problem(self._client, self._container.id)
-            if problem is not None:
-                self._drop_shell()
-                self._notice = problem
-                return CommandResult(text, 137 if status < 0 else status, notice=_join(
-                    notice, f"{problem} while the command ran; the next command starts a "
-                    "fresh container on the same workspace"))
-            notice = _join(notice, "the command ended the shell; " + self._restart_shell())
+            if problem is None:
+                try:
+                    return result_from(text, status, before, truncated, shown, notice=_join(
+                        notice, "the command ended the shell; " + self._respawn_shell()))
+                except SandboxError:  # the engine had not yet seen the container stop
+                    problem = self._settled_problem()
+            self._drop_shell()
+            self._notice = problem = problem or "the shell could not be restarted"
+            return CommandResult(text, 137 if status < 0 else status, notice=_join(
+                notice, f"{problem} while the command ran; the next command starts a "
+                "fresh container on the same workspace"))
         elif status == 137 and self._out_of_memory():
             notice = _join(notice, "killed by the kernel: out of memory (the container's limit "
                            f"is {self.limits.memory}, PYGENT_DOCKER_MEMORY)")
@@ -262,7 +276,7 @@ class DockerSandbox:
         if self._closed:
             return
         self._closed = True
-        _LIVE.discard(self)
+        untrack(self)
         self._drop_shell()
         if self._container is not None:
             remove_container(self._client, self._container.id)
@@ -275,35 +289,3 @@ class DockerSandbox:
 
 def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
-
-
-def close_all() -> None:
-    """Close every open Docker sandbox (at exit and on SIGTERM)."""
-    for sandbox in list(_LIVE):
-        try:
-            sandbox.close()
-        except Exception:
-            pass
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    close_all()
-    previous = _PREVIOUS.get("sigterm", signal.SIG_DFL)
-    if callable(previous):
-        previous(signum, frame)
-    elif previous != signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _register(sandbox: DockerSandbox) -> None:
-    """Track ``sandbox`` and install the exit and SIGTERM clean-ups once."""
-    _LIVE.add(sandbox)
-    if _PREVIOUS:
-        return
-    _PREVIOUS["installed"] = True
-    atexit.register(close_all)
-    try:
-        _PREVIOUS["sigterm"] = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread: atexit still cleans up
-        pass
