@@ -118,9 +118,10 @@ class Spinner:
         if not self.enabled:
             return
         self.stop()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, args=(label, self._stop), daemon=True)
-        self._thread.start()
+        stop = self._stop = threading.Event()
+        thread = self._thread = threading.Thread(target=self._spin, args=(label, stop),
+                                                 daemon=True)
+        thread.start()
 
     def _spin(self, label: str, stop: threading.Event) -> None:
         if stop.wait(self.delay):
@@ -136,17 +137,16 @@ class Spinner:
                 return
 
     def stop(self) -> None:
-        """Erase the status line."""
-        if self._thread is None:
-            return
+        """Erase the status line; safe at any moment, even half-way through :meth:`start`."""
         self._stop.set()
         with self._lock:
             if self._drawn:
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()
                 self._drawn = False
-        self._thread.join(timeout=1)
-        self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.ident is not None:
+            thread.join(timeout=1)
 
 
 class Renderer:

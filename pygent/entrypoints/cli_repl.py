@@ -107,6 +107,10 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
         renderer.notice("Interrupted; the conversation is kept.")
     except (PygentError, SandboxError, OSError) as exc:
         renderer.error(str(exc) or type(exc).__name__)
+    except Exception as exc:  # a bug of ours: one line, and the session goes on
+        if os.environ.get("PYGENT_DEBUG"):
+            raise
+        renderer.error(f"unexpected {type(exc).__name__}: {exc} (PYGENT_DEBUG=1 shows where)")
     finally:
         renderer.spinner.stop()
     return True

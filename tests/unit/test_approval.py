@@ -81,6 +81,18 @@ def test_a_rule_matches_wherever_it_starts_a_segment(
     assert matching_rule(f"{prefix}{text} {' '.join(after)}", [text]) == text
 
 
+class Asker:
+    """Answers every confirmation the same way and remembers what it was asked."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def __call__(self, command: str) -> bool:
+        self.asked.append(command)
+        return self.answer
+
+
 def loop_with(workspace: Path, model: FakeModel, guard: Approval) -> tuple[AgentLoop, FakeSandbox]:
     sandbox = FakeSandbox(workspace)
     return AgentLoop(model, Runtime(sandbox=sandbox), guard=guard), sandbox
@@ -99,12 +111,11 @@ def test_a_denied_bash_call_is_answered_with_the_refusal_and_never_runs(workspac
 
 
 def test_confirmation_shows_the_command_and_runs_it_on_yes(workspace: Path) -> None:
-    asked: list[str] = []
-    approval = Approval(confirm=True, ask=lambda cmd: asked.append(cmd) is None)
+    ask = Asker(answer=True)
     loop, sandbox = loop_with(workspace, FakeModel([calls(call("bash", {"cmd": "echo hi"}))]),
-                              approval)
+                              Approval(confirm=True, ask=ask))
     loop.run_until_stop("greet")
-    assert asked == ["echo hi"]
+    assert ask.asked == ["echo hi"]
     assert sandbox.commands == ["echo hi"]
 
 
@@ -118,10 +129,9 @@ def test_a_declined_command_is_the_tool_result_the_model_sees(workspace: Path) -
 
 
 def test_denied_commands_are_refused_before_anyone_is_asked(workspace: Path) -> None:
-    asked: list[str] = []
-    approval = Approval(RULES, confirm=True, ask=lambda cmd: asked.append(cmd) is None)
-    assert approval("bash", {"cmd": "git push"}) is not None
-    assert asked == []
+    ask = Asker(answer=True)
+    assert Approval(RULES, confirm=True, ask=ask)("bash", {"cmd": "git push"}) is not None
+    assert ask.asked == []
 
 
 def test_confirmation_with_no_one_to_ask_refuses() -> None:

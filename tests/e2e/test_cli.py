@@ -1,0 +1,357 @@
+"""The ``pygent`` command as a person drives it: a REPL in a pseudo-terminal, and one-shot runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable, Optional
+
+import pexpect
+import pytest
+
+from tests.chat_server import ChatServer, error, text, tool_call
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
+WAIT = 20.0  # seconds before a missing text fails the test (not a speed assertion)
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: a fresh HOME, local sandbox, no API key, no host settings."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "PYGENT_", "XDG_")) and k != "NO_COLOR"}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT), PYGENT_USE_DOCKER="0", TERM="xterm",
+               PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="120", LINES="40")
+    env.update(extra)
+    return env
+
+
+PROMPT_AT_END = re.compile(r"(?:\A|\n)vc>\s*\Z")
+
+
+class Terminal:
+    """A ``pygent`` REPL in a pseudo-terminal, read as text with the escape sequences removed."""
+
+    def __init__(self, child: pexpect.spawn) -> None:
+        self.child = child
+        self.raw = ""
+        self.seen = 0  # how much of the transcript earlier waits consumed
+
+    @property
+    def transcript(self) -> str:
+        return ANSI.sub("", self.raw).replace("\r", "")
+
+    def _wait(self, find: Callable[[str], Optional[int]], what: str) -> str:
+        """Read until ``find(unread text)`` gives an end offset; return the text up to it."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            end = find(self.transcript[self.seen:])
+            if end is not None:
+                start = self.seen
+                self.seen += end
+                return self.transcript[start:self.seen]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{what} never came; screen:\n{self.transcript[-3000:]}")
+            try:
+                self.raw += self.child.read_nonblocking(65536, timeout=min(remaining, 0.5))
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF as exc:
+                raise AssertionError(f"pygent ended before {what}:\n{self.transcript}") from exc
+
+    def expect(self, needle: str) -> str:
+        """Wait for ``needle``; return the text up to and including it."""
+        def find(text: str) -> Optional[int]:
+            index = text.find(needle)
+            return None if index < 0 else index + len(needle)
+
+        return self._wait(find, repr(needle))
+
+    def prompt(self) -> str:
+        """Wait until an empty ``vc>`` prompt is the last thing on the screen."""
+        def find(text: str) -> Optional[int]:
+            match = PROMPT_AT_END.search(text)
+            return None if match is None else len(text)
+
+        return self._wait(find, "the vc> prompt")
+
+    def run(self, line: str) -> str:
+        """Type a line; return everything shown until the next prompt."""
+        self.child.sendline(line)
+        return self.prompt()
+
+    def wait_exit(self) -> int:
+        """Wait for pygent to end; its exit status."""
+        self.child.expect(pexpect.EOF, timeout=WAIT)
+        self.raw += self.child.before or ""
+        self.child.close()
+        assert self.child.exitstatus is not None
+        return int(self.child.exitstatus)
+
+
+Launch = Callable[..., Terminal]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def start(home: Path, tmp_path: Path) -> Iterator[Launch]:
+    """Start ``pygent`` with flags (and extra env); every REPL started is closed at teardown."""
+    children: list[pexpect.spawn] = []
+
+    def launch(*flags: str, **env: str) -> Terminal:
+        child = pexpect.spawn(sys.executable, ["-m", "pygent", "--no-docker", *flags],
+                              env=cli_env(home, **env), cwd=str(tmp_path), encoding="utf-8",
+                              dimensions=(40, 120))
+        children.append(child)
+        terminal = Terminal(child)
+        terminal.prompt()
+        return terminal
+
+    yield launch
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+def workspace_of(terminal: Terminal) -> Path:
+    match = re.search(r"workspace: (\S+)", terminal.transcript)
+    assert match, terminal.transcript
+    return Path(match.group(1))
+
+
+def test_the_seed_session_works_offline_and_exit_cleans_up(start: Launch, home: Path) -> None:
+    term = start()
+    assert "Pygent (local) - model: direct - workspace:" in term.transcript
+    assert "OPENAI_API_KEY" in term.transcript and "/help" in term.transcript
+    workspace = workspace_of(term)
+    assert workspace.is_dir()
+    assert "$ echo \"Hello\"\nHello\n" in term.run('echo "Hello"')
+    wrote = term.run('write_file path="hello.txt" content="Hello from Pygent"')
+    assert "Wrote 17 bytes to hello.txt" in wrote
+    assert "$ cat hello.txt\nHello from Pygent\n" in term.run('bash cmd="cat hello.txt"')
+    term.child.sendline("/exit")
+    assert term.wait_exit() == 0
+    assert not workspace.exists()
+    history = home / ".local" / "share" / "pygent" / "history"
+    assert 'echo "Hello"' in history.read_text()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+
+
+def test_help_lists_every_command_and_explains_one(start: Launch) -> None:
+    term = start()
+    listing = term.run("/help")
+    for name in ("/help", "/cmd", "/cp", "/new", "/confirm", "/exit"):
+        assert name in listing
+    assert "copy a host file or folder into the workspace" in listing
+    assert "/cp SRC [DEST]\nCopies SRC" in term.run("/help cp")
+
+
+def test_cmd_runs_a_raw_shell_command_in_the_workspace(start: Launch) -> None:
+    term = start()
+    workspace = workspace_of(term)
+    assert f"\n{workspace}\n" in term.run("/cmd pwd")
+
+
+def test_cp_copies_a_host_file_and_a_folder_into_the_workspace(
+    start: Launch, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("remember the milk\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    term = start()
+    assert "Copied file" in term.run(f"/cp {tmp_path / 'notes.txt'}")
+    assert "Copied folder" in term.run(f"/cp {tmp_path / 'pkg'} lib")
+    assert "remember the milk" in term.run("/cmd cat notes.txt")
+    assert "X = 1" in term.run("/cmd cat lib/mod.py")
+    assert "does not exist" in term.run("/cp /no/such/file")
+
+
+def test_new_restarts_the_conversation_and_keeps_the_files(start: Launch) -> None:
+    term = start()
+    term.run('write_file path="kept.txt" content="still here"')
+    assert "New conversation" in term.run("/new")
+    assert "still here" in term.run("cat kept.txt")
+
+
+def test_an_unknown_command_gets_a_suggestion(start: Launch) -> None:
+    term = start()
+    assert "Unknown command /hlep. Did you mean /help?" in term.run("/hlep")
+    assert "\nok\n" in term.run("echo ok")
+
+
+def test_tab_completes_commands_and_paths(start: Launch, tmp_path: Path) -> None:
+    (tmp_path / "unique-name.txt").write_text("completed\n")
+    term = start()
+    term.child.send("/he\t")
+    term.expect("/help")
+    term.child.send("\r")
+    assert "Commands:" in term.prompt()
+    term.child.send("/cp uniq\t")
+    term.expect("unique-name.txt")
+    term.child.send("\r")
+    assert "Copied file" in term.prompt()
+
+
+def test_a_multi_line_paste_is_one_message(start: Launch) -> None:
+    term = start()
+    term.child.send("\x1b[200~echo first-line\necho second-line\x1b[201~")
+    term.child.send("\r")
+    out = term.prompt()
+    assert "\nfirst-line\nsecond-line\n" in out
+
+
+def test_ctrl_c_interrupts_a_long_command_and_the_session_goes_on(start: Launch) -> None:
+    term = start()
+    term.child.sendline("sleep 30")
+    term.expect("$ sleep 30")
+    term.child.sendintr()
+    term.expect("Interrupted; the conversation is kept.")
+    term.prompt()
+    assert "\nafter-interrupt\n" in term.run("echo after-interrupt")
+    assert "Traceback" not in term.transcript
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line(start: Launch) -> None:
+    term = start()
+    term.child.send("echo never-run")
+    term.expect("never-run")
+    term.child.sendintr()
+    term.prompt()
+    assert "\nok\n" in term.run("echo ok")
+    assert "$ echo never-run" not in term.transcript
+
+
+def test_ctrl_d_leaves_and_removes_the_temporary_workspace(start: Launch) -> None:
+    term = start()
+    workspace = workspace_of(term)
+    term.child.sendeof()
+    assert term.wait_exit() == 0
+    assert not workspace.exists()
+
+
+def test_a_failing_api_is_one_clear_line_and_the_session_goes_on(start: Launch) -> None:
+    with ChatServer(default=error(500, "boom", kind="server_error")) as server:
+        term = start(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.url,
+                     PYGENT_MAX_RETRIES="0")
+        out = term.run("hello")
+    assert "Error: the server failed (500: boom)" in out
+    assert "Traceback" not in term.transcript
+    assert "\nstill-here\n" in term.run("/cmd echo still-here")
+
+
+def test_a_model_calls_tools_until_it_answers_in_markdown(start: Launch) -> None:
+    replies = [tool_call("bash", {"cmd": "echo from-the-model"}), text("**Done**: it printed.")]
+    with ChatServer(replies) as server:
+        term = start(OPENAI_API_KEY="test-key",
+                     OPENAI_BASE_URL=server.url)
+        assert "model: gpt-4.1-mini" in term.transcript
+        out = term.run("print something")
+    assert "$ echo from-the-model\nfrom-the-model\n" in out
+    assert "Done: it printed." in out
+
+
+def test_confirm_asks_before_each_bash_command(start: Launch) -> None:
+    term = start("--confirm")
+    term.child.sendline("echo allowed-run")
+    term.expect("Run `echo allowed-run`? [y/N]")
+    term.child.sendline("y")
+    assert "\nallowed-run\n" in term.prompt()
+    term.child.sendline("echo refused-run")
+    term.expect("Run `echo refused-run`? [y/N]")
+    term.child.sendline("n")
+    assert "the user declined" in term.prompt()
+    assert "Confirmation is off" in term.run("/confirm off")
+    assert "\nfree-run\n" in term.run("echo free-run")
+
+
+def test_deny_rules_refuse_a_command_without_running_it(start: Launch, tmp_path: Path) -> None:
+    config = tmp_path / "rules.toml"
+    config.write_text('deny = ["touch"]\n')
+    term = start("--config", str(config))
+    assert "deny rule 'touch'" in term.run("echo a && touch made.txt")
+    assert "made.txt" not in term.run("/cmd ls")
+
+
+# -- one-shot mode --------------------------------------------------------------------------
+
+
+def pygent(home: Path, *args: str, cwd: Optional[Path] = None,
+           **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pygent", *args], env=cli_env(home, **env),
+                          cwd=str(cwd or home), capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_run_prints_the_last_output_and_exits_zero(home: Path) -> None:
+    done = pygent(home, "run", "--no-docker", "echo one-shot")
+    assert (done.returncode, done.stdout) == (0, "one-shot\n")
+    assert "$ echo one-shot" in done.stderr
+
+
+def test_dash_p_runs_a_task_too(home: Path) -> None:
+    done = pygent(home, "-p", "printf 'a\\nb\\n'")
+    assert (done.returncode, done.stdout) == (0, "a\nb\n")
+
+
+def test_run_prints_the_model_final_answer(home: Path) -> None:
+    replies = [tool_call("bash", {"cmd": "echo working"}), text("All done.")]
+    with ChatServer(replies) as server:
+        done = pygent(home, "run", "do it", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
+    assert (done.returncode, done.stdout) == (0, "All done.\n")
+
+
+def test_run_with_a_rejected_api_key_fails_with_one_line(home: Path) -> None:
+    with ChatServer(default=error(401, "bad key", kind="invalid_api_key")) as server:
+        done = pygent(home, "run", "do it", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "Error: the server refused the API key (401: bad key); check OPENAI_API_KEY"]
+
+
+def test_run_that_reaches_the_step_limit_fails(home: Path) -> None:
+    done = pygent(home, "run", "--max-steps", "1", "echo x")
+    assert done.returncode == 3
+    assert "step limit of 1" in done.stderr
+
+
+def test_bad_usage_and_bad_settings_are_one_line_each(home: Path) -> None:
+    usage = pygent(home, "--max-steps", "0")
+    assert usage.returncode == 2 and "--max-steps" in usage.stderr
+    missing = pygent(home, "run", "--config", str(home / "absent.toml"), "ls")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"Error: config file {home / 'absent.toml'} does not exist"]
+
+
+def test_version_prints_the_version(home: Path) -> None:
+    import pygent as package
+
+    done = pygent(home, "--version")
+    assert (done.returncode, done.stdout) == (0, f"pygent {package.__version__}\n")
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_package(home: Path, flag: str) -> None:
+    heavy = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector")
+    code = (
+        "import sys\nfrom pygent.entrypoints.cli import main\n"
+        f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=cli_env(home), capture_output=True,
+                          text=True, timeout=60)
+    assert done.stderr.strip() == "[]"
