@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +124,12 @@ def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
     for hint in hints:
         renderer.line(hint, "\x1b[2m")
     session.agent.subscribe(renderer.event)
+    if not sys.stdin.isatty():  # piped input: plain lines, no line editor
+        for line in sys.stdin:
+            renderer.line(PROMPT + line.rstrip("\n"))
+            if line.strip() and not handle_line(session, settings, renderer, line.strip()):
+                break
+        return 0
     prompt: PromptSession[str] = PromptSession(
         history=FileHistory(str(history_path())),
         completer=SlashCompleter(),

@@ -112,7 +112,8 @@ def start(home: Path, tmp_path: Path) -> Iterator[Launch]:
     children: list[pexpect.spawn] = []
 
     def launch(*flags: str, **env: str) -> Terminal:
-        child = pexpect.spawn(sys.executable, ["-m", "pygent", "--no-docker", *flags],
+        where = [] if "--docker" in flags else ["--no-docker"]
+        child = pexpect.spawn(sys.executable, ["-m", "pygent", *where, *flags],
                               env=cli_env(home, **env), cwd=str(tmp_path), encoding="utf-8",
                               dimensions=(40, 120))
         children.append(child)
@@ -148,6 +149,31 @@ def test_the_seed_session_works_offline_and_exit_cleans_up(start: Launch, home: 
     history = home / ".local" / "share" / "pygent" / "history"
     assert 'echo "Hello"' in history.read_text()
     assert stat.S_IMODE(history.stat().st_mode) == 0o600
+
+
+@pytest.mark.docker
+def test_the_seed_session_runs_in_docker_with_the_docker_flag(
+    start: Launch, docker_image: str
+) -> None:
+    term = start("--docker", PYGENT_IMAGE=docker_image)
+    assert "Pygent (Docker) - model: direct" in term.transcript
+    workspace = workspace_of(term)
+    assert "\nHello\n" in term.run('echo "Hello"')
+    term.run('write_file path="hello.txt" content="Hello from Pygent"')
+    assert "\nHello from Pygent\n" in term.run('bash cmd="cat hello.txt"')
+    term.child.sendline("/exit")
+    assert term.wait_exit() == 0
+    assert not workspace.exists()
+
+
+def test_piped_input_is_read_line_by_line_without_a_line_editor(home: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pygent", "--no-docker"], env=cli_env(home),
+                          input="echo piped\n/exit\necho never\n", capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0
+    assert "vc> echo piped\n$ echo piped\npiped\nvc> /exit\nBye.\n" in done.stdout
+    assert "never" not in done.stdout
+    assert done.stderr == ""
 
 
 def test_help_lists_every_command_and_explains_one(start: Launch) -> None:
