@@ -162,7 +162,7 @@ class DockerSandbox:
         assert self._shell is not None
         if self._kill_command(started):
             try:
-                if self._shell.read_status(GRACE) is not None:
+                if self._shell.read_status(GRACE) is not None and self._shell.sync(GRACE):
                     return ""
             except BaseException:
                 pass

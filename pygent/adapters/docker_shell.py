@@ -64,11 +64,15 @@ class ExecShell:
 
     def _ask_pid(self) -> int:
         """The shell's pid inside the container; its answer also says the shell is ready."""
-        self.send(f"printf '\\n{self._protocol.token}:%d\\n' \"$$\"\n".encode())
-        found = self.read_status(30.0)
+        found = self.sync(30.0)
         if found is None or found[2]:
             raise ShellGone("the shell in the container did not start")
         return found[1]
+
+    def sync(self, limit: float) -> Optional[tuple[bytes, int, bool]]:
+        """Round-trip an empty command: flushes what the shell printed between commands."""
+        self.send(f"printf '\\n{self._protocol.token}:%d\\n' \"$$\"\n".encode())
+        return self.read_status(limit)
 
     def send(self, data: bytes) -> None:
         """Write to the shell's stdin."""
