@@ -80,9 +80,9 @@ def banner(session: Session, settings: Settings) -> list[str]:
         "Type /help for commands; /exit or Ctrl-D leaves, Ctrl-C interrupts a step.",
     ]
     if backend == "direct":
-        lines.append('Offline direct model: each line runs as a shell command (or a tool call '
-                     'like write_file path="a.txt" content="hi"); set OPENAI_API_KEY to chat '
-                     "with a real model.")
+        lines.append('Offline direct model: lines run as shell commands, or as tool calls '
+                     'like write_file path="a.txt" content="hi".')
+        lines.append("Set OPENAI_API_KEY to chat with a real model.")
     elif backend == "echo":
         lines.append("Echo model: replies repeat what you type; set OPENAI_API_KEY for a real "
                      "model.")
