@@ -18,7 +18,12 @@ class Session:
     """What a command acts on: the agent (with its runtime) and the approval rules."""
 
     agent: Any
-    approval: Approval = field(default_factory=Approval)
+    approval: Approval = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.approval is None:  # the agent's own rules, so /cmd obeys the same deny list
+            guard = getattr(self.agent, "guard", None)
+            self.approval = guard if isinstance(guard, Approval) else Approval()
 
     @property
     def runtime(self) -> Any:

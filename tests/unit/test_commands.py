@@ -156,3 +156,11 @@ def test_command_names_ignore_case(session: Session) -> None:
 ])
 def test_only_slash_words_without_another_slash_are_commands(line: str, expected: bool) -> None:
     assert is_command(line) is expected
+
+
+def test_a_session_without_approval_uses_the_agent_guard(sandbox: FakeSandbox) -> None:
+    guard = Approval(["rm"])
+    session = Session(AgentLoop(FakeModel(), Runtime(sandbox=sandbox), guard=guard))
+    assert session.approval is guard
+    assert run_command(session, "/cmd rm x").is_error
+    assert sandbox.commands == []
