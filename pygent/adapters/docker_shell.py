@@ -71,7 +71,7 @@ class ExecShell:
 
     def sync(self, limit: float) -> Optional[tuple[bytes, int, bool]]:
         """Round-trip an empty command: flushes what the shell printed between commands."""
-        self.send(f"printf '\\n{self._protocol.token}:%d\\n' \"$$\"\n".encode())
+        self.send(self._protocol.status_line('"$$"'))
         return self.read_status(limit)
 
     def send(self, data: bytes) -> None:

@@ -109,11 +109,10 @@ class LocalSandbox:
         limit = self.timeout if timeout is None else timeout
         try:
             self._shell.stdin.write(self._protocol.command_line(command, str(out)))
+            found = self._wait_status(limit)
         except (BrokenPipeError, OSError):
             notice = self._restart()
             return CommandResult("", 1, notice=f"the shell had died; {notice}; run it again")
-        try:
-            found = self._wait_status(limit)
         except BaseException:  # Ctrl-C: kill what the command started, keep the shell
             self._recover(started)
             raise
@@ -166,10 +165,17 @@ class LocalSandbox:
         kill_command_processes(self._shell.pid, started)
         try:
             if self._wait_status(GRACE) is not None:
+                self._sync()
                 return ""
         except BaseException:
             pass
         return self._restart()
+
+    def _sync(self) -> None:
+        """One empty round trip, so bash's late "Killed" job notices land here, not later."""
+        assert self._shell is not None and self._shell.stdin is not None
+        self._shell.stdin.write(self._protocol.command_line(":", os.devnull))
+        self._wait_status(GRACE)
 
     # -- files ------------------------------------------------------------------------------
     def write_file(self, path: str, text: str) -> Path:

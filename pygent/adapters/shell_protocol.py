@@ -36,29 +36,40 @@ def ansi_c_quote(text: str) -> str:
 
 
 class ShellProtocol:
-    """Builds command lines and finds their status lines for one shell."""
+    """Builds command lines and finds their status lines for one shell.
+
+    Each status line carries the sequence number of its command, so a status left over from
+    an interrupted command is never taken for the answer to the next one.
+    """
 
     def __init__(self) -> None:
         self.token = "__PYGENT_" + secrets.token_hex(8)
-        self._status = re.compile(re.escape(self.token).encode() + rb":(\d+)\n")
+        self.sequence = 0
+        self._status = re.compile(re.escape(self.token).encode() + rb":(\d+):(-?\d+)\n")
+
+    def status_line(self, value: str) -> bytes:
+        """A new command's status report: ``value`` is a shell word such as ``"$?"``."""
+        self.sequence += 1
+        return f"printf '\\n{self.token}:{self.sequence}:%d\\n' {value}\n".encode()
 
     def command_line(self, command: str, output_path: str) -> bytes:
         """The line to write to the shell's stdin to run ``command``."""
         quoted_out = "'" + output_path.replace("'", "'\\''") + "'"
-        return (
-            f"eval {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
-            f"printf '\\n{self.token}:%d\\n' \"$?\"\n"
-        ).encode("utf-8", errors="surrogateescape")
+        run = f"eval {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
+        return run.encode("utf-8", errors="surrogateescape") + self.status_line('"$?"')
 
     def find_status(self, buffer: bytes) -> Optional[tuple[bytes, int, bytes]]:
-        """Split ``buffer`` into (text before, exit status, rest) once the status line is in it."""
-        match = self._status.search(buffer)
-        if match is None:
-            return None
-        before = buffer[: match.start()]
-        if before.endswith(b"\n"):
-            before = before[:-1]
-        return before, int(match.group(1)), buffer[match.end() :]
+        """Split ``buffer`` into (text before, status, rest) once the current status is in it."""
+        start = 0
+        for match in self._status.finditer(buffer):
+            if int(match.group(1)) != self.sequence:
+                start = match.end()  # a stale report from an interrupted command
+                continue
+            before = buffer[start : match.start()]
+            if before.endswith(b"\n"):
+                before = before[:-1]
+            return before, int(match.group(2)), buffer[match.end() :]
+        return None
 
 
 def read_capped_output(

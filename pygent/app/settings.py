@@ -132,7 +132,8 @@ def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:
     settings = Settings(**clean)
     if settings.backend not in BACKENDS:
         raise ConfigError(
-            f"PYGENT_MODEL_BACKEND / backend is {settings.backend!r}; allowed: {', '.join(BACKENDS)}"
+            f"PYGENT_MODEL_BACKEND / backend is {settings.backend!r}; "
+            f"allowed: {', '.join(BACKENDS)}"
         )
     return settings
 
