@@ -23,7 +23,7 @@ from ..domain.ports import HistoryPort, ModelPort
 from ..domain.sandbox import SandboxError
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, ToolRegistry, default_registry
-from .tool_text import recover_tool_calls
+from .tool_text import split_tool_calls
 
 #: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
 ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
@@ -124,10 +124,11 @@ class AgentLoop:
             self.append(Message(role="user", content=text))
         reply = self.model.chat(self.request_messages(), self.model_name, self.tools.schemas())
         message = to_message(reply)
-        recovered = []
-        if self.recover_text_tool_calls and not message.tool_calls:
-            recovered = recover_tool_calls(message.content, self.tools.names())
-            message.tool_calls = recovered or None
+        recovered: list[ToolCall] = []
+        if self.recover_text_tool_calls and not message.tool_calls and message.content:
+            recovered, prose = split_tool_calls(message.content, self.tools.names())
+            if recovered:  # the model sees its calls in its own native form next time
+                message.tool_calls, message.content = recovered, prose
         self.append(message)
         if message.content:
             self.emit(AssistantText(message.content))

@@ -23,37 +23,76 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)```", re.DOTALL)
 _FENCE_LANGS = ("", "json", "json5", "tool_call", "tool_calls", "tool", "function_call")
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
 
+#: A decoded JSON value and the span of the reply it came from.
+_Found = tuple[Any, int, int]
+
 
 def recover_tool_calls(text: Optional[str], tool_names: Collection[str]) -> list[ToolCall]:
     """The tool calls written in ``text``, each to a registered tool, with generated ids."""
+    return split_tool_calls(text, tool_names)[0]
+
+
+def split_tool_calls(
+    text: Optional[str], tool_names: Collection[str]
+) -> tuple[list[ToolCall], str]:
+    """The calls written in ``text`` and the prose left once they are cut out.
+
+    The first form that yields a call wins (Hermes tags, then fences, then bare JSON); a call
+    repeated word for word in one reply is kept once, since small models loop.
+    """
     if not text or not tool_names or len(text) > _MAX_TEXT:
-        return []
+        return [], text or ""
     names = set(tool_names)
-    for candidates in (_hermes_blocks(text), _fenced_blocks(text), _bare_values(text)):
-        calls = [call for value in candidates for call in _calls_in(value, names)]
+    for finder in (_hermes_blocks, _fenced_blocks, _bare_values):
+        calls: list[ToolCall] = []
+        seen: set[tuple[str, str]] = set()
+        spans: list[tuple[int, int]] = []
+        for value, start, end in finder(text):
+            found = list(_calls_in(value, names))
+            if found:
+                spans.append((start, end))
+            for call in found:
+                key = (call.function.name, call.function.arguments)
+                if key not in seen:
+                    seen.add(key)
+                    calls.append(call)
         if calls:
-            return calls
-    return []
+            return calls, _cut(text, spans)
+    return [], text
 
 
-def _hermes_blocks(text: str) -> Iterator[Any]:
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    pieces, last = [], 0
+    for start, end in sorted(spans):
+        pieces.append(text[last:start])
+        last = max(last, end)
+    pieces.append(text[last:])
+    return re.sub(r"\n{3,}", "\n\n", "".join(pieces)).strip()
+
+
+def _hermes_blocks(text: str) -> Iterator[_Found]:
     for match in _HERMES.finditer(text):
-        yield from _decode_all(match.group(1))
+        for value, _, _ in _decode_all(match.group(1)):
+            yield value, match.start(), match.end()
 
 
-def _fenced_blocks(text: str) -> Iterator[Any]:
+def _fenced_blocks(text: str) -> Iterator[_Found]:
     for match in _FENCE.finditer(text):
         if match.group(1).lower() in _FENCE_LANGS:
-            yield from _decode_all(match.group(2))
+            for value, _, _ in _decode_all(match.group(2)):
+                yield value, match.start(), match.end()
 
 
-def _bare_values(text: str) -> Iterator[Any]:
+def _bare_values(text: str) -> Iterator[_Found]:
     """Top-level JSON objects and lists in the prose, skipping code fenced in other languages."""
-    prose = _FENCE.sub(lambda m: m.group(0) if m.group(1).lower() in _FENCE_LANGS else "", text)
+    prose = _FENCE.sub(
+        lambda m: m.group(0) if m.group(1).lower() in _FENCE_LANGS else " " * len(m.group(0)),
+        text,
+    )  # blanked, not removed, so offsets still point into ``text``
     yield from _decode_all(prose)
 
 
-def _decode_all(text: str) -> Iterator[Any]:
+def _decode_all(text: str) -> Iterator[_Found]:
     """Decode each top-level JSON object or list found in ``text``, left to right."""
     decoder = json.JSONDecoder()
     index, end = 0, len(text)
@@ -68,7 +107,7 @@ def _decode_all(text: str) -> Iterator[Any]:
         except (ValueError, RecursionError):
             index = start + 1
             continue
-        yield value
+        yield value, start, stop
         index = stop
 
 

@@ -13,7 +13,7 @@ from pygent.agent import Agent
 from pygent.app.agent import AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.settings import Settings
-from pygent.app.tool_text import recover_tool_calls
+from pygent.app.tool_text import recover_tool_calls, split_tool_calls
 from pygent.domain.events import AssistantText, Event, Notice, ToolCallStarted, ToolOutput
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, FakeSandbox, say
@@ -67,9 +67,26 @@ def test_a_bare_object_and_the_openai_function_shape_are_calls() -> None:
 
 
 def test_every_recovered_call_gets_its_own_id() -> None:
-    text = json.dumps([{"name": "bash", "arguments": {"cmd": "a"}}] * 2)
+    text = json.dumps([{"name": "bash", "arguments": {"cmd": c}} for c in ("a", "b")])
     ids = [c.id for c in recover_tool_calls(text, NAMES)]
     assert len(ids) == 2 and len(set(ids)) == 2 and all(ids)
+
+
+def test_a_call_repeated_word_for_word_in_one_reply_is_kept_once() -> None:
+    one = '```json\n{"name": "write_file", "arguments": {"path": "a", "content": "hi"}}\n```\n'
+    stop = '```json\n{"name": "stop", "arguments": {}}\n```\n'
+    expected = [("write_file", {"path": "a", "content": "hi"}), ("stop", {})]
+    assert recovered((one + stop) * 3) == expected
+
+
+def test_the_prose_around_recovered_calls_is_kept_and_the_calls_cut_out() -> None:
+    text = 'First I list.\n```json\n{"name": "bash", "arguments": {"cmd": "ls"}}\n```\nThen I stop.'
+    calls, prose = split_tool_calls(text, NAMES)
+    assert [c.function.name for c in calls] == ["bash"]
+    assert prose == "First I list.\n\nThen I stop."
+    bare = 'Running {"name": "bash", "arguments": {"cmd": "ls"}} now'
+    assert split_tool_calls(bare, NAMES)[1] == "Running  now"
+    assert split_tool_calls("just words", NAMES) == ([], "just words")
 
 
 # -- what stays text ----------------------------------------------------------------------------
@@ -158,10 +175,11 @@ def test_the_agent_runs_calls_written_as_text_and_says_it_recovered_them(workspa
     agent.subscribe(events.append)
     message = agent.step("run echo hi")
     assert message.tool_calls and message.tool_calls[0].function.name == "bash"
+    assert message.content == ""  # the call now lives in tool_calls, not twice
     kinds = [type(e) for e in events]
-    assert kinds == [AssistantText, Notice, ToolCallStarted, ToolOutput]
-    assert "recovered" in events[1].text.lower() and "bash" in events[1].text  # type: ignore[union-attr]
-    assert events[3].output.strip() == "hi"  # type: ignore[union-attr]
+    assert kinds == [Notice, ToolCallStarted, ToolOutput]
+    assert "recovered" in events[0].text.lower() and "bash" in events[0].text  # type: ignore[union-attr]
+    assert events[2].output.strip() == "hi"  # type: ignore[union-attr]
     tool_answer = agent.conversation.messages[-1]
     assert tool_answer.role == "tool" and tool_answer.tool_call_id == message.tool_calls[0].id
 
@@ -170,6 +188,16 @@ def test_with_recovery_off_a_call_written_as_text_stays_an_answer(workspace: Pat
     model = FakeModel([say('{"name": "stop", "arguments": {}}')])
     result = make_agent(model, workspace, recover=False).run_until_stop("go")
     assert result.reason == "answer" and result.message.tool_calls is None
+
+
+def test_prose_beside_a_recovered_call_is_still_shown(workspace: Path) -> None:
+    model = FakeModel([say('Listing.\n{"name": "bash", "arguments": {"cmd": "echo x"}}')])
+    agent = make_agent(model, workspace)
+    events: list[Event] = []
+    agent.subscribe(events.append)
+    agent.step("go")
+    assert [type(e) for e in events] == [AssistantText, Notice, ToolCallStarted, ToolOutput]
+    assert events[0] == AssistantText("Listing.")
 
 
 def test_a_recovered_stop_call_ends_the_run(workspace: Path) -> None:
