@@ -72,8 +72,8 @@ def render_page() -> None:
         return
     prompt = st.chat_input("A task, a shell command, a tool call, or /help",
                            disabled=session.busy or session.ended)
-    if prompt:
-        session.submit(prompt)
+    if prompt and session.submit(prompt):
+        st.rerun()  # draw the page in its running state: input off, Stop on
     render_sidebar(session)
     agent = session.agent
     st.caption(f"**{agent.persona.name}** · sandbox: **{sandbox_label(agent.runtime)}** · "
@@ -121,7 +121,7 @@ def render_upload(session: WebSession) -> None:
         files = st.file_uploader("Files to put in the workspace", accept_multiple_files=True)
         dest = st.text_input("Save as (optional)", placeholder="path inside the workspace",
                              help="End it with / to name a folder.")
-        submitted = st.form_submit_button("Upload", icon=":material/upload:")
+        submitted = st.form_submit_button("Save to workspace", icon=":material/save:")
     if not submitted:
         return
     if not files:

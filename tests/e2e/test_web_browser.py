@@ -1,0 +1,145 @@
+"""pygent-ui as a person uses it: the real server on a free localhost port, a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = ROOT / "test-artifacts" / "web-e2e.png"
+REQUIRE_BROWSER = os.environ.get("PYGENT_REQUIRE_BROWSER") == "1"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip without the tools, or fail when CI says they must be there."""
+    if not condition:
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{reason} (PYGENT_REQUIRE_BROWSER=1)")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, server: subprocess.Popen[str], attempts: int = 600) -> None:
+    """Poll Streamlit's health endpoint until it answers (or the server dies)."""
+    for _ in range(attempts):
+        if server.poll() is not None:
+            raise AssertionError(f"pygent-ui exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        try:
+            server.wait(0.1)
+        except subprocess.TimeoutExpired:
+            pass
+    raise AssertionError("pygent-ui did not answer on its health endpoint")
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    process: subprocess.Popen[str]
+
+    def stop(self) -> str:
+        """SIGTERM, as a service manager would; return what it printed."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """``pygent-ui --no-docker --headless`` on a free port, with the offline model."""
+    need(sys.platform.startswith("linux"), "the browser test runs on Linux")
+    pytest.importorskip("streamlit")
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYGENT_MODEL_BACKEND="direct")
+    env.pop("DISPLAY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pygent.entrypoints.web", "--no-docker", "--headless",
+         "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    running = Server(f"http://127.0.0.1:{port}", port, process)
+    try:
+        wait_healthy(running.url, process)
+        yield running
+    finally:
+        running.stop()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of sockets listening on ``port``, from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                address, hex_port = fields[1].rsplit(":", 1)
+                if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_the_server_listens_on_127_0_0_1_only_by_default(server: Server) -> None:
+    need(os.path.exists("/proc/net/tcp"), "needs /proc/net/tcp")
+    assert listening_addresses(server.port) == {"0100007F"}  # 127.0.0.1, little-endian hex
+
+
+def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Server) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    need(os.path.exists(CHROMIUM), f"needs Debian's chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(server.url)
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.wait_for(timeout=60_000)
+            box.fill('write_file path="a.txt" content="hi"')
+            box.press("Enter")
+            page.get_by_text("Wrote 2 bytes to a.txt").wait_for(timeout=60_000)
+            box.fill('bash cmd="cat a.txt"')
+            box.press("Enter")
+            output = page.locator("[data-testid='stCode'] code").filter(
+                has_text=re.compile(r"^\s*hi\s*$"))
+            output.first.wait_for(timeout=60_000)
+            page.get_by_role("button", name="a.txt").wait_for(timeout=60_000)
+            workspace = re.search(r"workspace (/\S+)", page.inner_text("body"))
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            print(f"screenshot: {SCREENSHOT}")
+        finally:
+            browser.close()
+    assert workspace is not None
+    assert (Path(workspace.group(1)) / "a.txt").read_text() == "hi"
+    log = server.stop()
+    assert server.process.returncode == 0, log
+    assert not Path(workspace.group(1)).exists(), "the temporary workspace outlived the server"
