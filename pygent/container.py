@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any, Optional
 
 from dependency_injector import containers, providers
@@ -45,6 +44,8 @@ def make_openai_model(settings: Settings) -> Any:
         base_url=settings.base_url,
         timeout=settings.request_timeout,
         max_retries=settings.max_retries,
+        stream=settings.stream,
+        tool_choice=settings.tool_choice,
     )
 
 
@@ -81,8 +82,8 @@ def open_sandbox(settings: Settings) -> Any:
 
 
 def show_pull_progress(line: str) -> None:
-    """Image pulls take a while: show each layer's progress on stderr."""
-    print(f"pygent: {line}", file=sys.stderr, flush=True)
+    """Image pulls take a while: report progress on the ``pygent`` logger (the CLI shows it)."""
+    log.info(line)
 
 
 def make_docker_sandbox(settings: Settings) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, Callable, Optional
 from ..domain.conversation import Conversation
 from ..domain.errors import ModelError
 from ..domain.events import (
+    AssistantDelta,
     AssistantText,
     Event,
     EventListener,
@@ -21,6 +23,7 @@ from ..domain.messages import Message, ToolCall
 from ..domain.persona import Persona
 from ..domain.ports import HistoryPort, ModelPort
 from ..domain.sandbox import SandboxError
+from ..domain.stats import StepStats, Totals, totals
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, ToolRegistry, default_registry
 from .tool_text import split_tool_calls
@@ -37,7 +40,7 @@ class RunResult:
 
     message: Message
     steps: int
-    reason: str  # "stop", "answer", "max_steps" or "max_time"
+    reason: str  # "stop", "answer", "max_steps", "max_tokens" or "max_time"
 
     @property
     def text(self) -> str:
@@ -51,7 +54,13 @@ class RunResult:
 
 
 class AgentLoop:
-    """A conversation between a model and the tools, running in one runtime."""
+    """A conversation between a model and the tools, running in one runtime.
+
+    A model whose ``chat`` takes an ``on_delta`` keyword gets a callback for each piece of
+    text as it streams, which the loop emits as :class:`AssistantDelta` events; the seed's
+    three-argument ``chat(messages, model, tools)`` still works and simply does not stream.
+    After each reply the loop reads the model's ``last_usage`` (if it has one) into ``stats``.
+    """
 
     def __init__(
         self,
@@ -74,6 +83,7 @@ class AgentLoop:
         self.guard = guard
         self.recover_text_tool_calls = recover_text_tool_calls
         self.listeners: list[EventListener] = []
+        self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
         self._prompt: dict[str, Any] = {}
@@ -122,7 +132,33 @@ class AgentLoop:
         """Send the conversation (plus ``text`` as a user message) once and run the tool calls."""
         if text is not None:
             self.append(Message(role="user", content=text))
-        reply = self.model.chat(self.request_messages(), self.model_name, self.tools.schemas())
+        started = time.monotonic()
+        reply = self._chat()
+        model_seconds = time.monotonic() - started
+        usage = getattr(self.model, "last_usage", None)
+        try:
+            return self._take_reply(reply)
+        finally:
+            seconds = time.monotonic() - started
+            self.stats.append(StepStats.from_usage(usage, seconds, model_seconds))
+
+    def totals(self) -> Totals:
+        """Steps, tokens and seconds of every step so far."""
+        return totals(self.stats)
+
+    def _chat(self) -> Any:
+        """Ask the model once, passing ``on_delta`` to a model that takes it."""
+        chat: Any = self.model.chat
+        arguments = (self.request_messages(), self.model_name, self.tools.schemas())
+        if takes_on_delta(chat):
+            return chat(*arguments, on_delta=self._delta)
+        return chat(*arguments)
+
+    def _delta(self, text: str) -> None:
+        self.emit(AssistantDelta(text))
+
+    def _take_reply(self, reply: Any) -> Message:
+        """Record the reply, tell the listeners, and run the tools it calls."""
         message = to_message(reply)
         recovered: list[ToolCall] = []
         if self.recover_text_tool_calls and not message.tool_calls and message.content:
@@ -146,10 +182,20 @@ class AgentLoop:
         return message
 
     def run_until_stop(
-        self, text: Optional[str] = None, max_steps: int = 20, max_time: Optional[float] = None
+        self,
+        text: Optional[str] = None,
+        max_steps: int = 20,
+        max_time: Optional[float] = None,
+        max_tokens: Optional[int] = None,
     ) -> RunResult:
-        """Step until the model calls ``stop`` or answers without tools, or a limit is hit."""
+        """Step until the model calls ``stop`` or answers without tools, or a limit is hit.
+
+        ``max_tokens`` bounds the prompt plus completion tokens of this run's steps, as the
+        server counts them; a server that reports no usage cannot be held to it (a Notice says so).
+        """
         started = time.monotonic()
+        first = len(self.stats)
+        warned = False
         message = Message(role="assistant", content="")
         for steps in range(1, max_steps + 1):
             message = self.step(text if steps == 1 else None)
@@ -158,6 +204,16 @@ class AgentLoop:
                 return RunResult(message, steps, "stop")
             if not calls:
                 return RunResult(message, steps, "answer")
+            if max_tokens is not None:
+                used = totals(self.stats[first:])
+                if used.tokens >= max_tokens:
+                    self.emit(Notice(f"Stopped: token limit of {max_tokens:,} reached "
+                                     f"({used.tokens:,} tokens used)."))
+                    return RunResult(message, steps, "max_tokens")
+                if used.unreported and not warned:
+                    warned = True
+                    self.emit(Notice(f"The server reports no token usage, so the token limit "
+                                     f"of {max_tokens:,} cannot be enforced."))
             if max_time is not None and time.monotonic() - started >= max_time:
                 self.emit(Notice(f"Stopped: time limit of {max_time:g} s reached."))
                 return RunResult(message, steps, "max_time")
@@ -199,6 +255,14 @@ class AgentLoop:
             return f"Error: tool {name} failed: {type(exc).__name__}: {exc}", True
 
 
+def takes_on_delta(chat: Any) -> bool:
+    """True when a model's ``chat`` accepts the ``on_delta`` keyword (it can stream text)."""
+    try:
+        return "on_delta" in inspect.signature(chat).parameters
+    except (TypeError, ValueError):  # builtins and odd callables: no streaming
+        return False
+
+
 def parse_arguments(raw: Any) -> tuple[dict[str, Any], Optional[str]]:
     """Decode tool-call arguments; return them with a description of any problem."""
     if isinstance(raw, dict):
@@ -236,9 +300,11 @@ def to_message(reply: Any) -> Message:
         raise ModelError(f"the model returned {type(reply).__name__}, not a message")
     if message.role != "assistant":
         message.role = "assistant"
+    seen: set[str] = set()
     for index, call in enumerate(message.tool_calls or []):
-        if not call.id:
+        if not call.id or call.id in seen:  # every call needs its own id to be answered
             call.id = f"call_{index}_{time.monotonic_ns()}"
+        seen.add(call.id)
     return message
 
 

@@ -56,6 +56,8 @@ def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="ask before each bash command the model runs")
     parser.add_argument("--max-steps", type=positive_int, metavar="N", default=default,
                         help="most model steps per task")
+    parser.add_argument("--max-tokens", type=positive_int, metavar="N", default=default,
+                        help="most prompt plus completion tokens per task, as the server counts")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A minimalist coding assistant that runs a model's tool calls in a sandbox. "
                     "Without a task, starts an interactive session (/help lists its commands).",
         epilog="Exit status of one-shot runs: 0 finished, 1 error, 2 bad usage, "
-               "3 step limit reached, 130 interrupted.",
+               "3 step or token limit reached, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"pygent {__version__}")
     parser.add_argument("-p", "--prompt", metavar="TASK",
@@ -94,6 +96,7 @@ def load_cli_settings(args: argparse.Namespace) -> Settings:
         use_docker=args.use_docker,
         confirm=args.confirm,
         max_steps=args.max_steps,
+        max_tokens=args.max_tokens,
     )
 
 
@@ -151,7 +154,7 @@ class FinalAnswer:
 
 def one_shot(args: argparse.Namespace, task: str) -> int:
     """Run ``task`` until the model stops; the answer goes to stdout, progress to stderr."""
-    from .cli_render import Renderer
+    from .cli_render import DIM, Renderer
 
     renderer = Renderer(out=sys.stderr, err=sys.stderr, show_text=False, show_output=False)
     settings = load_cli_settings(args)
@@ -161,10 +164,12 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
     session.agent.subscribe(answer)
     try:
         renderer.spinner.start("thinking")
-        result = session.agent.run_until_stop(task, max_steps=settings.max_steps)
+        result = session.agent.run_until_stop(
+            task, max_steps=settings.max_steps, max_tokens=settings.max_tokens)
     finally:
         renderer.spinner.stop()
         session.runtime.cleanup()
+    renderer.line(f"Total: {session.agent.totals().describe()}", DIM)  # on stderr, as progress
     text = result.text or answer.last_output
     if text:
         print(text.rstrip("\n"), flush=True)
@@ -190,6 +195,18 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def show_library_messages() -> None:
+    """Print the library's own notes (Docker fallback, image pulls) as ``pygent: ...`` lines."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("pygent: %(message)s"))
+    logger = logging.getLogger("pygent")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse the flags, then run one task or the REPL; errors become one red line."""
     args = build_parser().parse_args(argv)
@@ -197,6 +214,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         " ".join(args.task) if args.command == "run" else None)
     for sig in (signal.SIGTERM, signal.SIGHUP):  # so the sandbox is cleaned up
         signal.signal(sig, _exit_on_signal)
+    show_library_messages()
     from ..domain.errors import PygentError
     from ..domain.sandbox import SandboxError
     from .cli_render import Renderer
