@@ -22,11 +22,12 @@ SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 
 
 def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None) -> str:
-    """``auto`` means openai when an API key is set, else the offline direct model."""
+    """``auto`` means openai when an API key or a server URL is set, else the direct model."""
     environ = dict(os.environ) if environ is None else environ
     if settings.backend != "auto":
         return settings.backend
-    return "openai" if environ.get("OPENAI_API_KEY") else "direct"
+    wants_server = environ.get("OPENAI_API_KEY") or settings.base_url
+    return "openai" if wants_server else "direct"
 
 
 def host_secrets(environ: Optional[dict[str, str]] = None) -> list[str]:

@@ -23,7 +23,8 @@ class Settings:
     """Every knob Pygent has; the environment wins over files, flags win over both."""
 
     backend: str = field(default="auto", metadata={"env": "PYGENT_MODEL_BACKEND",
-        "doc": "Model backend: auto (openai when OPENAI_API_KEY is set, else direct), "
+        "doc": "Model backend: auto (openai when OPENAI_API_KEY or OPENAI_BASE_URL is set, "
+               "else direct), "
                "openai, direct or echo."})
     model: str = field(default="gpt-4.1-mini", metadata={"env": "PYGENT_MODEL",
         "doc": "Model name sent to the OpenAI-compatible server."})
@@ -33,6 +34,11 @@ class Settings:
         "doc": "Seconds to wait for one model reply."})
     max_retries: int = field(default=2, metadata={"env": "PYGENT_MAX_RETRIES",
         "doc": "Retries (with backoff) for connection errors, 429 and 5xx replies."})
+    stream: bool = field(default=True, metadata={"env": "PYGENT_STREAM",
+        "doc": "Stream model replies, so text shows as it arrives (0 to wait for whole replies)."})
+    tool_choice: Optional[str] = field(default=None, metadata={"env": "PYGENT_TOOL_CHOICE",
+        "doc": "tool_choice sent with tools: auto, required, none, or a tool name to force; "
+               "unset leaves it to the server (auto)."})
     use_docker: Optional[bool] = field(default=None, metadata={"env": "PYGENT_USE_DOCKER",
         "doc": "Run commands in Docker (1), locally (0), or Docker when available (unset)."})
     image: str = field(default="python:3.12-slim", metadata={"env": "PYGENT_IMAGE",
@@ -59,6 +65,9 @@ class Settings:
         "doc": "JSONL file the conversation is appended to and resumed from."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
         "doc": "Most model steps per task before the run stops."})
+    max_tokens: Optional[int] = field(default=None, metadata={"env": "PYGENT_MAX_TOKENS",
+        "doc": "Most prompt plus completion tokens per task (as the server counts them) "
+               "before the run stops; unset means no limit."})
     recover_text_tool_calls: bool = field(default=True, metadata={
         "env": "PYGENT_RECOVER_TOOL_CALLS",
         "doc": "Treat tool calls a model writes as text (JSON, <tool_call>) as real calls."})
@@ -149,6 +158,12 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if name == "use_docker":
         return parse_bool(value)
+    if name == "max_tokens":
+        if value is None or str(value).strip() == "":
+            return None
+        if isinstance(value, bool) or int(value) < 1:
+            raise ValueError(f"must be a whole number above 0, got {value!r}")
+        return int(value)
     if isinstance(default, bool):
         return parse_bool(value)
     if isinstance(default, int):

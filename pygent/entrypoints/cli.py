@@ -47,7 +47,8 @@ def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--model", metavar="NAME", default=default,
                         help="model name for the OpenAI-compatible server")
     parser.add_argument("--backend", choices=BACKEND_CHOICES, default=default,
-                        help="model backend (auto: openai when OPENAI_API_KEY is set, else direct)")
+                        help="model backend (auto: openai when OPENAI_API_KEY or "
+                        "OPENAI_BASE_URL is set, else direct)")
     parser.add_argument("--workspace", metavar="DIR", default=default,
                         help="workspace folder to use and keep (default: a temporary one)")
     parser.add_argument("--config", metavar="FILE", default=default,

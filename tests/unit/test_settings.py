@@ -75,10 +75,12 @@ def test_use_docker_reads_yes_no_and_auto(tmp_path: Path) -> None:
         assert settings.use_docker is value
 
 
-def test_the_backend_is_openai_only_with_an_api_key() -> None:
+def test_the_backend_is_openai_with_an_api_key_or_a_server_url() -> None:
     assert resolve_backend(Settings(), {}) == "direct"
     assert resolve_backend(Settings(), {"OPENAI_API_KEY": "k"}) == "openai"
     assert resolve_backend(Settings(backend="echo"), {"OPENAI_API_KEY": "k"}) == "echo"
+    local = Settings(base_url="http://127.0.0.1:8080/v1")
+    assert resolve_backend(local, {}) == "openai"  # a local server needs no key
 
 
 def test_every_setting_is_documented() -> None:
