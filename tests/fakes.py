@@ -31,17 +31,28 @@ def say(text: str) -> Message:
 
 
 class FakeModel:
-    """Replies from a script, in order; records every request. An Exception reply is raised."""
+    """Replies from a script, in order; records every request. An Exception reply is raised.
 
-    def __init__(self, replies: Iterable[Reply] = (), default: Optional[Reply] = None) -> None:
+    ``usage`` scripts the token counts each reply reports as ``last_usage``, as
+    ``(prompt, completion)`` pairs (None: no usage); once used up, replies report none.
+    """
+
+    def __init__(self, replies: Iterable[Reply] = (), default: Optional[Reply] = None,
+                 usage: Iterable[Optional[tuple[int, int]]] = ()) -> None:
         self.replies = list(replies)
         self.default = default
+        self.usage = list(usage)
         self.requests: list[dict[str, Any]] = []
+        self.last_usage: Optional[dict[str, int]] = None
 
     def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
         self.requests.append(
             {"messages": [dict(m) for m in messages], "model": model, "tools": tools}
         )
+        counts = self.usage.pop(0) if self.usage else None
+        self.last_usage = None if counts is None else {
+            "prompt_tokens": counts[0], "completion_tokens": counts[1],
+            "total_tokens": counts[0] + counts[1]}
         reply = self.replies.pop(0) if self.replies else self.default
         if reply is None:
             return say("done")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any, Optional
 
 from ..domain.errors import ModelError
+from ..domain.messages import Message
+from .openai_stream import DeltaListener, StreamedReply, json_body, message_from_body, usage_of
 
 #: How servers say they cannot take tools (Ollama, llama.cpp without --jinja, vLLM, others).
 NO_TOOL_SUPPORT = re.compile(
@@ -14,10 +17,17 @@ NO_TOOL_SUPPORT = re.compile(
     r"|tool choice requires|(tools?|function calling) (is|are) not (supported|enabled)",
     re.IGNORECASE,
 )
+TOOL_CHOICES = ("auto", "required", "none")
 
 
 class OpenAIModel:
-    """A :class:`~pygent.domain.ports.ModelPort` over ``openai.OpenAI``; the SDK retries 429/5xx."""
+    """A :class:`~pygent.domain.ports.ModelPort` over ``openai.OpenAI``; the SDK retries 429/5xx.
+
+    With ``stream=True`` replies come through the SDK's streaming API: ``chat`` takes an
+    optional ``on_delta`` keyword that receives each piece of text as it arrives (the agent
+    loop passes one when the model's ``chat`` accepts it), and returns the whole message at
+    the end. ``last_usage`` holds the token counts of the last reply made by this thread.
+    """
 
     def __init__(
         self,
@@ -27,14 +37,28 @@ class OpenAIModel:
         base_url: Optional[str] = None,
         timeout: float = 120.0,
         max_retries: int = 2,
+        stream: bool = False,
+        tool_choice: Optional[str] = None,
     ) -> None:
         self.model = model
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self._api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
-        self.last_usage: Optional[dict[str, int]] = None  # token counts of the last reply
+        self.stream = stream
+        self.tool_choice = tool_choice
+        self.stream_usage = True  # False once a server has refused stream_options
+        self._local = threading.local()  # last_usage per thread: web sessions share a model
         self._client: Any = None
+
+    @property
+    def last_usage(self) -> Optional[dict[str, int]]:
+        """Token counts of this thread's last reply, when the server gave them."""
+        return getattr(self._local, "usage", None)
+
+    @last_usage.setter
+    def last_usage(self, value: Optional[dict[str, int]]) -> None:
+        self._local.usage = value
 
     @property
     def client(self) -> Any:
@@ -65,19 +89,94 @@ class OpenAIModel:
             return str(self._client.base_url).rstrip("/")
         return self.base_url or "https://api.openai.com/v1"
 
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+    def chat(
+        self,
+        messages: list[dict[str, Any]],
+        model: str,
+        tools: list[dict[str, Any]],
+        on_delta: Optional[DeltaListener] = None,
+    ) -> Any:
         """Send one chat-completions request and return the reply's message."""
-        import openai
-
         request: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if tools:
             request["tools"] = tools
+            if self.tool_choice:
+                request["tool_choice"] = tool_choice_wire(self.tool_choice)
         self.last_usage = None
+        if self.stream:
+            return self._chat_streaming(request, bool(tools), on_delta)
+        response = self._create(request, bool(tools))
+        if isinstance(response, str):
+            raise ModelError(
+                f"{self.url} did not answer in the chat-completions format "
+                f"({_one_line(response)[:80]!r}); check OPENAI_BASE_URL"
+            )
+        self.last_usage = usage_of(response)
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise ModelError("the server answered without any choices; try again")
+        return choices[0].message
+
+    def _chat_streaming(
+        self, request: dict[str, Any], sent_tools: bool, on_delta: Optional[DeltaListener]
+    ) -> Message:
+        """Stream the reply; Ctrl-C (or any error) closes the stream before it propagates."""
+        import openai
+
+        request["stream"] = True
+        if self.stream_usage:
+            request["stream_options"] = {"include_usage": True}
+        stream = self._create(request, sent_tools)
+        reply = StreamedReply(on_delta)
+        try:
+            response: Any = getattr(stream, "response", None)
+            if "json" in str(getattr(response, "headers", {}).get("content-type", "")):
+                return self._whole_reply(response.read(), on_delta)  # it would not stream
+            for chunk in stream:
+                reply.add(chunk)
+        except openai.APITimeoutError:
+            raise ModelError(
+                f"the model at {self.url} stopped sending for {self.timeout:g} s mid-reply; "
+                "try again, or raise PYGENT_REQUEST_TIMEOUT"
+            ) from None
+        except (openai.OpenAIError, ValueError) as exc:
+            raise ModelError(
+                f"the reply from {self.url} broke off mid-stream ({_one_line(exc)}); try again"
+            ) from None
+        finally:
+            stream.close()
+        if not reply.chunks:
+            raise ModelError(f"{self.url} ended the stream without a reply; try again")
+        self.last_usage = reply.usage
+        return reply.message()
+
+    def _whole_reply(self, raw: bytes, on_delta: Optional[DeltaListener]) -> Message:
+        """A server that ignored ``stream``: one JSON body, its text passed on in one piece."""
+        body = json_body(raw)
+        message = message_from_body(body) if body is not None else None
+        if body is None or message is None:
+            raise ModelError(
+                f"{self.url} did not answer in the chat-completions format "
+                f"({_one_line(raw.decode('utf-8', 'replace'))[:80]!r}); check OPENAI_BASE_URL"
+            )
+        self.last_usage = usage_of(body)
+        if message.content and on_delta is not None:
+            on_delta(message.content)
+        return message
+
+    def _create(self, request: dict[str, Any], sent_tools: bool) -> Any:
+        """Call the SDK; every failure becomes one ModelError line."""
+        import openai
+
         attempts = self.max_retries + 1
         try:
-            response = self.client.chat.completions.create(**request)
+            return self.client.chat.completions.create(**request)
         except openai.APIStatusError as exc:
-            raise ModelError(describe_status_error(exc, bool(tools))) from None
+            if "stream_options" in request and refuses_stream_options(exc):
+                self.stream_usage = False  # remembered: later requests leave it out
+                del request["stream_options"]
+                return self._create(request, sent_tools)
+            raise ModelError(describe_status_error(exc, sent_tools)) from None
         except openai.APITimeoutError:
             raise ModelError(
                 f"the model at {self.url} did not answer within the {self.timeout:g} s request "
@@ -95,30 +194,21 @@ class OpenAIModel:
                 f"{self.url} sent a reply that is not valid JSON ({_one_line(exc)}); "
                 "try again, or check OPENAI_BASE_URL"
             ) from None
-        if isinstance(response, str):
-            raise ModelError(
-                f"{self.url} did not answer in the chat-completions format "
-                f"({_one_line(response)[:80]!r}); check OPENAI_BASE_URL"
-            )
-        self.last_usage = usage_of(response)
-        choices = getattr(response, "choices", None)
-        if not choices:
-            raise ModelError("the server answered without any choices; try again")
-        return choices[0].message
 
 
-def usage_of(response: Any) -> Optional[dict[str, int]]:
-    """Prompt and completion token counts from a response, when the server gave them."""
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return None
-    counts = {
-        key: int(getattr(usage, key, 0) or 0)
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens")
-    }
-    if not counts["total_tokens"]:
-        counts["total_tokens"] = counts["prompt_tokens"] + counts["completion_tokens"]
-    return counts
+def tool_choice_wire(choice: str) -> Any:
+    """``auto``/``required``/``none`` as they are; any other word names the one tool to call."""
+    if choice in TOOL_CHOICES:
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def refuses_stream_options(exc: Any) -> bool:
+    """A 400/422 that names ``stream_options``: a server that streams but cannot add usage."""
+    if getattr(exc, "status_code", None) not in (400, 422):
+        return False
+    said = _message(exc).lower()
+    return "stream_options" in said or "include_usage" in said
 
 
 def describe_status_error(exc: Any, sent_tools: bool = False) -> str:

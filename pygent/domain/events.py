@@ -14,6 +14,13 @@ class AssistantText:
 
 
 @dataclass(frozen=True)
+class AssistantDelta:
+    """A piece of the model's text as it streams in; an :class:`AssistantText` follows."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallStarted:
     """A tool is about to run."""
 
@@ -39,5 +46,5 @@ class Notice:
     text: str
 
 
-Event = Union[AssistantText, ToolCallStarted, ToolOutput, Notice]
+Event = Union[AssistantText, AssistantDelta, ToolCallStarted, ToolOutput, Notice]
 EventListener = Callable[[Event], None]

@@ -6,11 +6,20 @@ import itertools
 import json
 import os
 import re
+import shutil
 import sys
 import threading
+import unicodedata
 from typing import Optional, TextIO
 
-from ..domain.events import AssistantText, Event, Notice, ToolCallStarted, ToolOutput
+from ..domain.events import (
+    AssistantDelta,
+    AssistantText,
+    Event,
+    Notice,
+    ToolCallStarted,
+    ToolOutput,
+)
 
 RESET, BOLD, DIM, ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[3m"
 RED, GREEN, YELLOW, BLUE, MAGENTA, CYAN = (f"\x1b[{n}m" for n in range(31, 37))
@@ -51,31 +60,50 @@ def _inline(text: str, color: bool) -> str:
     return _INLINE.sub(style, text)
 
 
-def render_markdown(text: str, color: bool) -> str:
-    """A small Markdown subset for a terminal: headings, lists, quotes, code, emphasis."""
-    out: list[str] = []
-    in_code = False
-    for line in text.split("\n"):
+class MarkdownLines:
+    """A small Markdown subset for a terminal, one line at a time (code fences span lines)."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.in_code = False
+
+    def render(self, line: str) -> Optional[str]:
+        """The line styled; None for a code fence, which color mode leaves out."""
+        color = self.color
         stripped = line.strip()
         if stripped.startswith("```"):
-            in_code = not in_code
-            if not color:
-                out.append(line)
-            continue
-        if in_code:
-            out.append(f"{DIM}  {RESET}{GREEN}{line}{RESET}" if color else line)
-            continue
+            self.in_code = not self.in_code
+            return None if color else line
+        if self.in_code:
+            return f"{DIM}  {RESET}{GREEN}{line}{RESET}" if color else line
         heading = re.match(r"(#{1,6})\s+(.*)", stripped)
         bullet = re.match(r"(\s*)([-*+])\s+(.*)", line)
         if heading and color:
-            out.append(f"{BOLD}{MAGENTA}{heading.group(2)}{RESET}")
-        elif bullet and color:
-            out.append(f"{bullet.group(1)}• {_inline(bullet.group(3), color)}")
-        elif stripped.startswith(">") and color:
-            out.append(f"{DIM}│{RESET} {ITALIC}{_inline(stripped[1:].strip(), color)}{RESET}")
+            return f"{BOLD}{MAGENTA}{heading.group(2)}{RESET}"
+        if bullet and color:
+            return f"{bullet.group(1)}• {_inline(bullet.group(3), color)}"
+        if stripped.startswith(">") and color:
+            return f"{DIM}│{RESET} {ITALIC}{_inline(stripped[1:].strip(), color)}{RESET}"
+        return _inline(line, color)
+
+
+def render_markdown(text: str, color: bool) -> str:
+    """A small Markdown subset for a terminal: headings, lists, quotes, code, emphasis."""
+    lines = MarkdownLines(color)
+    return "\n".join(r for r in map(lines.render, text.split("\n")) if r is not None)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes (wide characters count two, a tab up to eight)."""
+    width = 0
+    for char in text:
+        if char == "\t":
+            width += 8 - width % 8
+        elif unicodedata.combining(char):
+            continue
         else:
-            out.append(_inline(line, color))
-    return "\n".join(out)
+            width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 def describe_call(name: str, arguments: str) -> str:
@@ -150,17 +178,27 @@ class Spinner:
 
 
 class Renderer:
-    """Writes agent events and messages to the terminal."""
+    """Writes agent events and messages to the terminal.
+
+    On a terminal the model's text is written as it streams in (``AssistantDelta``), each
+    line redrawn as Markdown once it ends, and the ``AssistantText`` that follows is then
+    not printed again; elsewhere only the whole text is printed, as Markdown.
+    """
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  color: Optional[bool] = None, spinner: Optional[bool] = None,
-                 show_text: bool = True, show_output: bool = True) -> None:
+                 show_text: bool = True, show_output: bool = True,
+                 stream_text: Optional[bool] = None) -> None:
         self.out = out
         self.err = err
         self.show_text = show_text
         self.show_output = show_output
+        self.stream_text = show_text and (out.isatty() if stream_text is None else stream_text)
         self.color = use_color(out) if color is None else color
         self.spinner = Spinner(out, out.isatty() if spinner is None else spinner)
+        self._streamed = False  # streamed text is on screen since the last other output
+        self._partial = ""  # ... and its last line, not ended yet, as it came
+        self._markdown = MarkdownLines(self.color)
 
     def paint(self, text: str, *styles: str) -> str:
         """``text`` in the given styles when color is on."""
@@ -170,11 +208,13 @@ class Renderer:
     def line(self, text: str = "", *styles: str) -> None:
         """Print one line to stdout."""
         self.spinner.stop()
+        self.end_stream()
         print(self.paint(text, *styles), file=self.out, flush=True)
 
     def error(self, text: str) -> None:
         """Print an error line in red to stderr."""
         self.spinner.stop()
+        self.end_stream()
         color = self.color and use_color(self.err)
         message = f"{RED}Error: {text}{RESET}" if color else f"Error: {text}"
         print(message, file=self.err, flush=True)
@@ -183,11 +223,47 @@ class Renderer:
         """Print something the person should know, in yellow."""
         self.line(text, YELLOW)
 
+    def stream(self, text: str) -> None:
+        """Write a piece of streamed text where the last one ended; ended lines become Markdown."""
+        self.spinner.stop()
+        self._streamed = True
+        for piece in text.splitlines(keepends=True):
+            ended = piece.endswith(("\n", "\r"))
+            piece = piece.rstrip("\r\n")
+            self.out.write(piece)
+            self._partial += piece
+            if ended:
+                self._end_line()
+        self.out.flush()
+
+    def _end_line(self) -> None:
+        raw, self._partial = self._partial, ""
+        styled = self._markdown.render(raw)
+        if styled == raw:
+            self.out.write("\n")
+            return
+        rows_above = max(0, display_width(raw) - 1) // max(1, shutil.get_terminal_size().columns)
+        up = f"\x1b[{rows_above}A" if rows_above else ""
+        self.out.write(f"\r{up}\x1b[J" + ("" if styled is None else styled + "\n"))
+
+    def end_stream(self) -> bool:
+        """Close the streamed text's line; True when text was streamed since the last call."""
+        streamed, self._streamed = self._streamed, False
+        if self._partial:
+            self._end_line()
+            self.out.flush()
+        self._markdown = MarkdownLines(self.color)
+        return streamed
+
     def event(self, event: Event) -> None:
         """Render one agent event (the listener the CLI subscribes)."""
+        if isinstance(event, AssistantDelta):
+            if self.stream_text:
+                self.stream(event.text)  # no spinner: it would draw over the open line
+            return
         self.spinner.stop()
         if isinstance(event, AssistantText):
-            if self.show_text:
+            if not self.end_stream() and self.show_text:
                 self.line(render_markdown(event.text, self.color))
         elif isinstance(event, ToolCallStarted):
             self.line(describe_call(event.name, event.arguments), BOLD, BLUE)

@@ -17,7 +17,7 @@ from ..app.commands import COMMANDS, CommandOutcome, Session, find_command, is_c
 from ..container import resolve_backend
 from ..domain.errors import PygentError
 from ..domain.sandbox import SandboxError
-from .cli_render import RED, Renderer
+from .cli_render import DIM, RED, Renderer
 
 if TYPE_CHECKING:
     from ..app.settings import Settings
@@ -103,7 +103,8 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
             show_outcome(renderer, outcome)
             return not outcome.exit
         renderer.spinner.start("thinking")
-        session.agent.run_until_stop(line, max_steps=settings.max_steps)
+        session.agent.run_until_stop(line, max_steps=settings.max_steps,
+                                     max_tokens=settings.max_tokens)
     except KeyboardInterrupt:
         renderer.notice("Interrupted; the conversation is kept.")
     except (PygentError, SandboxError, OSError) as exc:
@@ -115,6 +116,14 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
     finally:
         renderer.spinner.stop()
     return True
+
+
+def show_totals(session: Session, renderer: Renderer) -> int:
+    """The session's steps, tokens and time in one line, as it ends; returns exit status 0."""
+    used = session.agent.totals()
+    if used.steps:
+        renderer.line(f"Total: {used.describe()}", DIM)
+    return 0
 
 
 def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
@@ -129,7 +138,7 @@ def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
             renderer.line(PROMPT + line.rstrip("\n"))
             if line.strip() and not handle_line(session, settings, renderer, line.strip()):
                 break
-        return 0
+        return show_totals(session, renderer)
     prompt: PromptSession[str] = PromptSession(
         history=FileHistory(str(history_path())),
         completer=SlashCompleter(),
@@ -141,6 +150,6 @@ def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
         except KeyboardInterrupt:
             continue
         except EOFError:
-            return 0
+            return show_totals(session, renderer)
         if line.strip() and not handle_line(session, settings, renderer, line.strip()):
-            return 0
+            return show_totals(session, renderer)
