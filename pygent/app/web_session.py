@@ -2,8 +2,9 @@
 
 Steps run in a worker thread so the page keeps answering; Stop ends the step before its
 next tool call or model request (and interrupts the running command when the sandbox can).
-A session releases its sandbox when closed, when it is garbage-collected after Streamlit
-drops it, or when the server exits (``weakref.finalize`` runs at exit), whichever is first.
+A session releases its sandbox when closed (``/exit``, or swept once its tab has been gone
+longer than Streamlit keeps it for a reconnect), when it is garbage-collected, or when the
+server exits (``weakref.finalize`` runs at exit), whichever comes first.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 import weakref
 from pathlib import Path, PurePath
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..domain.events import Event, ToolCallStarted
+from .agent import takes_on_delta
 from .approval import Approval
 from .commands import Session, is_command, run_command
 from .registry import ToolRegistry
@@ -42,17 +45,30 @@ class StopSwitch:
 
 
 class StoppableModel:
-    """Wraps a model so no new request starts after Stop was pressed."""
+    """Wraps a model so no new request starts after Stop; streaming and usage pass through."""
 
     def __init__(self, model: Any, switch: StopSwitch) -> None:
         self.model = model
         self.switch = switch
 
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+    def chat(
+        self,
+        messages: list[dict[str, Any]],
+        model: str,
+        tools: list[dict[str, Any]],
+        on_delta: Optional[Callable[[str], None]] = None,
+    ) -> Any:
         """Ask the wrapped model, unless the person has pressed Stop."""
         if self.switch.pressed.is_set():
             raise StopRequested()
+        if on_delta is not None and takes_on_delta(self.model.chat):
+            return self.model.chat(messages, model, tools, on_delta=on_delta)
         return self.model.chat(messages, model, tools)
+
+    def __getattr__(self, name: str) -> Any:  # last_usage and whatever else the model offers
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
 
 
 class PageConfirm:
@@ -92,8 +108,12 @@ def _release(runtime: Any) -> None:
 class WebSession:
     """An agent with its own tools, transcript and stop switch, driven from one browser tab."""
 
-    def __init__(self, agent: Any, *, max_steps: int = 20, confirm: bool = False) -> None:
+    def __init__(
+        self, agent: Any, *, max_steps: int = 20, confirm: bool = False, key: str = ""
+    ) -> None:
         self.agent = agent
+        self.key = key  # the browser session it belongs to, for sweep_sessions
+        self.gone_since: Optional[float] = None
         self.max_steps = max_steps
         agent.tools = ToolRegistry(agent.tools.specs())  # toggles stay in this tab
         self.all_tools = agent.tools.specs()
@@ -222,6 +242,25 @@ class WebSession:
 def live_sessions() -> list[WebSession]:
     """Sessions whose sandbox is still open (what a leak test counts)."""
     return [s for s in list(_live) if not s.ended]
+
+
+def sweep_sessions(
+    is_connected: Callable[[str], bool], grace: float, now: Optional[float] = None
+) -> int:
+    """Close the sessions whose browser tab has been gone for ``grace`` seconds; say how many."""
+    now = time.monotonic() if now is None else now
+    closed = 0
+    for session in live_sessions():
+        if not session.key:
+            continue
+        if is_connected(session.key):
+            session.gone_since = None
+        elif session.gone_since is None:
+            session.gone_since = now
+        elif now - session.gone_since >= grace:
+            session.close()
+            closed += 1
+    return closed
 
 
 def close_all_sessions() -> None:

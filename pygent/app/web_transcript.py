@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..domain.errors import ConfigError, ModelError
-from ..domain.events import AssistantText, Event, Notice, ToolCallStarted, ToolOutput
+from ..domain.events import (
+    AssistantDelta,
+    AssistantText,
+    Event,
+    Notice,
+    ToolCallStarted,
+    ToolOutput,
+)
 from ..domain.messages import Message
 from ..domain.sandbox import PathEscapeError, SandboxError
 
@@ -58,6 +65,18 @@ class Transcript:
 
     def __call__(self, event: Event) -> None:
         """An agent event listener: record what the agent just did."""
+        if isinstance(event, AssistantDelta):
+            with self._lock:
+                streaming = self._streaming()
+                if streaming is not None:
+                    streaming.text += event.text
+                    return
+            self.add(Entry("assistant", event.text, done=False))
+            return
+        with self._lock:  # the full text replaces what streamed; other events end a stream
+            streaming = self._streaming()
+            if streaming is not None:
+                self._entries.remove(streaming)
         if isinstance(event, AssistantText):
             self.add(Entry("assistant", event.text))
         elif isinstance(event, ToolCallStarted):
@@ -74,6 +93,11 @@ class Transcript:
                            is_error=event.is_error, call_id=event.call_id))
         elif isinstance(event, Notice):
             self.add(Entry("notice", event.text))
+
+
+    def _streaming(self) -> Optional[Entry]:
+        last = self._entries[-1] if self._entries else None
+        return last if last is not None and last.kind == "assistant" and not last.done else None
 
 
 def entries_from_conversation(messages: Iterable[Message]) -> list[Entry]:

@@ -6,28 +6,30 @@ Streamlit reruns this on every click: the container is set up once per server
 
 from __future__ import annotations
 
-import json
 import os
+import threading
+import time
 from functools import partial
 from pathlib import Path, PurePath
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ..app.web_session import WebSession
-from ..app.web_transcript import Entry, explain
+from ..app.web_session import WebSession, sweep_sessions
+from ..app.web_transcript import explain
 from .web import CONFIG_VAR
+from .web_chat import render_conversation
 from .web_files import read_workspace_file, workspace_files
 
 SESSION_KEY = "pygent_session"
-POLL_SECONDS = 0.5
 DEFERRED_DOWNLOADS = tuple(int(p) for p in st.__version__.split(".")[:2]) >= (1, 52)
 EAGER_DOWNLOAD_LIMIT = 5 * 1024 * 1024
 
 
 @st.cache_resource(show_spinner=False)
 def configure_server() -> bool:
-    """Once per server: read the ``--config`` file the launcher passed, if any."""
+    """Once per server: apply the launcher's ``--config``; start reaping closed tabs."""
     config = os.environ.get(CONFIG_VAR)
     if config:
         from dependency_injector import providers
@@ -36,7 +38,20 @@ def configure_server() -> bool:
         from ..container import container
 
         container.settings.override(providers.Singleton(load_settings, config))
+    from streamlit import runtime
+
+    if runtime.exists():  # a real server, not AppTest
+        ttl = float(st.get_option("server.disconnectedSessionTTL"))
+        threading.Thread(target=reap_sessions, args=(runtime.get_instance().is_active_session, ttl),
+                         daemon=True, name="pygent-web-reaper").start()
     return True
+
+
+def reap_sessions(is_connected: Callable[[str], bool], ttl: float) -> None:
+    """Release the sandboxes of tabs that closed and did not come back within ``ttl``."""
+    while True:
+        time.sleep(max(1.0, min(30.0, ttl / 4)))
+        sweep_sessions(is_connected, ttl)
 
 
 def open_session() -> Optional[WebSession]:
@@ -58,7 +73,9 @@ def open_session() -> Optional[WebSession]:
         st.button("Try again")
         return None
     settings = agent.settings
-    session = WebSession(agent, max_steps=settings.max_steps, confirm=settings.confirm)
+    context = get_script_run_ctx()
+    session = WebSession(agent, max_steps=settings.max_steps, confirm=settings.confirm,
+                         key=context.session_id if context is not None else "")
     st.session_state[SESSION_KEY] = session
     return session
 
@@ -70,15 +87,15 @@ def render_page() -> None:
     session = open_session()
     if session is None:
         return
-    prompt = st.chat_input("A task, a shell command, a tool call, or /help",
-                           disabled=session.busy or session.ended)
+    busy = session.busy  # read once: the input box and the polling must agree
+    prompt = st.chat_input("A task, a shell command, a tool call, or /help", disabled=busy)
     if prompt and session.submit(prompt):
         st.rerun()  # draw the page in its running state: input off, Stop on
-    render_sidebar(session)
+    render_sidebar(session, busy)
     agent = session.agent
     st.caption(f"**{agent.persona.name}** · sandbox: **{sandbox_label(agent.runtime)}** · "
                f"workspace `{agent.runtime.workspace}`")
-    render_conversation(session)
+    render_conversation(session, busy)
 
 
 def sandbox_label(runtime: Any) -> str:
@@ -94,9 +111,9 @@ def model_label(agent: Any) -> str:
 
 
 # -- the sidebar --------------------------------------------------------------------------------
-def render_sidebar(session: WebSession) -> None:
+def render_sidebar(session: WebSession, busy: bool) -> None:
     """Who, where, which tools, and the workspace's files."""
-    agent, busy = session.agent, session.busy
+    agent = session.agent
     with st.sidebar:
         st.header(agent.persona.name)
         st.caption(agent.persona.description)
@@ -168,120 +185,3 @@ def download_data(root: Path, relative: str) -> Union[bytes, Callable[[], bytes]
         return read_workspace_file(root, relative)
     except OSError:
         return None
-
-
-# -- the conversation ---------------------------------------------------------------------------
-def render_conversation(session: WebSession) -> None:
-    """The transcript; while a step runs it refreshes itself and offers Stop."""
-    running = session.busy
-
-    @st.fragment(run_every=POLL_SECONDS if running else None)
-    def live() -> None:
-        render_entries(session.transcript.snapshot())
-        if session.busy:
-            render_running(session)
-        elif running:
-            st.rerun()  # the step ended: refresh the input box and the file list
-
-    live()
-
-
-def render_running(session: WebSession) -> None:
-    """What a running step shows: a pending confirmation, and the Stop button."""
-    question = session.confirm.pending
-    if question is not None:
-        st.warning("Run this command?")
-        st.code(question, language="bash")
-        allow, deny = st.columns(2)
-        allow.button("Allow", on_click=session.confirm.answer, args=(True,), key="allow")
-        deny.button("Deny", on_click=session.confirm.answer, args=(False,), key="deny")
-    elif session.switch.pressed.is_set():
-        st.caption("Stopping...")
-    else:
-        st.caption("Working...")
-    st.button("Stop", on_click=session.stop, key="stop", type="primary",
-              icon=":material/stop_circle:", help="Ends the step, like Ctrl-C in the CLI.")
-
-
-def render_entries(entries: list[Entry]) -> None:
-    """User turns on one side; the agent's text, tool calls and notices grouped on the other."""
-    last_user = max((i for i, e in enumerate(entries) if e.kind in ("user", "command")),
-                    default=-1)
-    group: list[tuple[int, Entry]] = []
-    for index, entry in enumerate([*entries, Entry("end")]):
-        if entry.kind in ("user", "command", "end"):
-            if group:
-                with st.chat_message("assistant"):
-                    for i, item in group:
-                        render_agent_entry(item, expanded=i > last_user)
-                group = []
-            if entry.kind == "user":
-                with st.chat_message("user"):
-                    st.markdown(entry.text)
-            elif entry.kind == "command":
-                render_command(entry)
-        else:
-            group.append((index, entry))
-
-
-def render_command(entry: Entry) -> None:
-    """A slash command and what it printed."""
-    with st.chat_message("user"):
-        st.code(entry.text, language=None)
-    with st.chat_message("assistant", avatar=":material/terminal:"):
-        if not entry.done:
-            st.caption("Running...")
-        elif entry.is_error:
-            st.error(entry.output)
-        else:
-            st.code(entry.output or "(no output)", language=None)
-
-
-def render_agent_entry(entry: Entry, expanded: bool) -> None:
-    """One piece of the agent's turn."""
-    if entry.kind == "assistant":
-        st.markdown(entry.text)
-    elif entry.kind == "tool":
-        render_tool(entry, expanded)
-    elif entry.kind == "error":
-        st.error(f"{entry.text}\n\n{entry.hint}")
-    else:
-        st.info(entry.text)
-
-
-def render_tool(entry: Entry, expanded: bool) -> None:
-    """A tool call as a collapsible status block: name, arguments, output, error flag."""
-    arguments = pretty_arguments(entry.arguments)
-    state: Literal["running", "complete", "error"] = (
-        "running" if not entry.done else "error" if entry.is_error else "complete")
-    label = f"{entry.name} {call_preview(entry.arguments)}".strip()
-    with st.status(label + (" · failed" if entry.is_error else ""), state=state,
-                   expanded=expanded):
-        st.caption("Arguments")
-        st.code(arguments, language="json")
-        st.caption("Output" if entry.done else "Running...")
-        if entry.done:
-            st.code(entry.output or "(no output)", language=None)
-
-
-def pretty_arguments(raw: str) -> str:
-    """Indented JSON when the arguments parse, else as they came."""
-    try:
-        return json.dumps(json.loads(raw or "{}"), indent=2, ensure_ascii=False)
-    except ValueError:
-        return raw
-
-
-def call_preview(raw: str, width: int = 70) -> str:
-    """A one-line hint of the arguments for the block's title."""
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        value = raw
-    if isinstance(value, dict):
-        text = " ".join(str(v) if k in ("cmd", "path") else f"{k}={v}" for k, v in value.items()
-                        if k in ("cmd", "path") or len(value) == 1)
-    else:
-        text = str(value)
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return f"· {line[:width]}{'...' if len(line) > width else ''}" if line else ""

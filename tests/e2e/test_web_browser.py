@@ -8,10 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,18 +74,18 @@ class Server:
         return out
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextmanager
+def running_server(cwd: Path, **extra_env: str) -> Iterator[Server]:
     """``pygent-ui --no-docker --headless`` on a free port, with the offline model."""
     need(sys.platform.startswith("linux"), "the browser test runs on Linux")
     pytest.importorskip("streamlit")
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYGENT_MODEL_BACKEND="direct")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYGENT_MODEL_BACKEND="direct", **extra_env)
     env.pop("DISPLAY", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "pygent.entrypoints.web", "--no-docker", "--headless",
          "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
     running = Server(f"http://127.0.0.1:{port}", port, process)
@@ -91,6 +94,35 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def browser_page() -> Iterator[Any]:
+    """A page in Debian's Chromium, driven by Playwright; never a downloaded browser."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    need(os.path.exists(CHROMIUM), f"needs Debian's chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1200})
+        finally:
+            browser.close()
+
+
+def workspace_of(page: Any) -> Path:
+    """The workspace the page names in its header."""
+    page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+    found = re.search(r"workspace (/\S+)", page.inner_text("body"))
+    assert found is not None
+    return Path(found.group(1))
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -112,34 +144,37 @@ def test_the_server_listens_on_127_0_0_1_only_by_default(server: Server) -> None
 
 
 def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Server) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    need(os.path.exists(CHROMIUM), f"needs Debian's chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1200})
-            page.goto(server.url)
-            box = page.get_by_test_id("stChatInputTextArea")
-            box.wait_for(timeout=60_000)
-            box.fill('write_file path="a.txt" content="hi"')
-            box.press("Enter")
-            page.get_by_text("Wrote 2 bytes to a.txt").wait_for(timeout=60_000)
-            box.fill('bash cmd="cat a.txt"')
-            box.press("Enter")
-            output = page.locator("[data-testid='stCode'] code").filter(
-                has_text=re.compile(r"^\s*hi\s*$"))
-            output.first.wait_for(timeout=60_000)
-            page.get_by_role("button", name="a.txt").wait_for(timeout=60_000)
-            workspace = re.search(r"workspace (/\S+)", page.inner_text("body"))
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-            print(f"screenshot: {SCREENSHOT}")
-        finally:
-            browser.close()
-    assert workspace is not None
-    assert (Path(workspace.group(1)) / "a.txt").read_text() == "hi"
+    with browser_page() as page:
+        page.goto(server.url)
+        workspace = workspace_of(page)
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill('write_file path="a.txt" content="hi"')
+        box.press("Enter")
+        page.get_by_text("Wrote 2 bytes to a.txt").wait_for(timeout=60_000)
+        box.fill('bash cmd="cat a.txt"')
+        box.press("Enter")
+        output = page.locator("[data-testid='stCode'] code").filter(
+            has_text=re.compile(r"^\s*hi\s*$"))
+        output.first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="a.txt").wait_for(timeout=60_000)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        print(f"screenshot: {SCREENSHOT}")
+    assert (workspace / "a.txt").read_text() == "hi"
     log = server.stop()
     assert server.process.returncode == 0, log
-    assert not Path(workspace.group(1)).exists(), "the temporary workspace outlived the server"
+    assert not workspace.exists(), "the temporary workspace outlived the server"
+
+
+def test_a_closed_tab_releases_its_sandbox_once_it_cannot_reconnect(tmp_path: Path) -> None:
+    with running_server(tmp_path, STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL="1") as server, \
+            browser_page() as page:
+        page.goto(server.url)
+        workspace = workspace_of(page)
+        page.close()
+        for _ in range(300):
+            if not workspace.exists():
+                break
+            server.process.wait(0.1) if server.process.poll() is not None else time.sleep(0.1)
+        assert not workspace.exists(), "a closed tab kept its sandbox"
+        assert server.process.poll() is None

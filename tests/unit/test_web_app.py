@@ -17,10 +17,19 @@ from dependency_injector import providers  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import pygent  # noqa: E402
-from pygent.app.web_session import WebSession, close_all_sessions, live_sessions  # noqa: E402
+from pygent.app.agent import AgentLoop  # noqa: E402
+from pygent.app.web_session import (  # noqa: E402
+    WebSession,
+    close_all_sessions,
+    live_sessions,
+    sweep_sessions,
+)
+from pygent.app.web_transcript import Transcript, entries_from_conversation  # noqa: E402
 from pygent.container import container  # noqa: E402
 from pygent.domain.errors import ModelError  # noqa: E402
-from pygent.domain.sandbox import CommandResult, PathEscapeError  # noqa: E402
+from pygent.domain.events import AssistantDelta, AssistantText, ToolCallStarted  # noqa: E402
+from pygent.domain.messages import Message  # noqa: E402
+from pygent.domain.sandbox import CommandResult, PathEscapeError, SandboxError  # noqa: E402
 from pygent.entrypoints import web  # noqa: E402
 from pygent.entrypoints.web_files import read_workspace_file, workspace_files  # noqa: E402
 from pygent.entrypoints.web_view import SESSION_KEY  # noqa: E402
@@ -67,6 +76,21 @@ class InterruptibleSandbox(FakeSandbox):
 
     def interrupt(self) -> None:
         self.interrupted.set()
+
+
+class StreamingModel:
+    """Streams its answer in pieces, as the OpenAI adapter does, and says whether it could."""
+
+    def __init__(self) -> None:
+        self.streamed = False
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
+             on_delta: Any = None) -> Message:
+        if on_delta is not None:
+            self.streamed = True
+            for piece in ("Hel", "lo ", "world"):
+                on_delta(piece)
+        return say("Hello world")
 
 
 @pytest.fixture(autouse=True)
@@ -318,6 +342,75 @@ def test_with_confirm_on_a_denied_command_is_not_run(sandboxes: SandboxCounter) 
     at.run()
     assert sandboxes.made[0].commands == []
     assert "declined" in at.code[-1].value
+
+
+def test_streamed_text_reaches_the_page_once_through_the_stop_wrapper(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = StreamingModel()
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "greet")
+    assert model.streamed
+    assert [m.value for m in at.chat_message[1].markdown] == ["Hello world"]
+
+
+def test_a_transcript_grows_while_text_streams_and_keeps_only_the_final_text() -> None:
+    transcript = Transcript()
+    transcript(AssistantDelta("Hel"))
+    transcript(AssistantDelta("lo"))
+    assert [(e.text, e.done) for e in transcript.snapshot()] == [("Hello", False)]
+    transcript(AssistantText("Hello!"))
+    transcript(AssistantDelta("write_file(...)"))  # text that turns out to be a tool call
+    transcript(ToolCallStarted("c1", "write_file", "{}"))
+    assert [(e.kind, e.text) for e in transcript.snapshot()] == [
+        ("assistant", "Hello!"), ("tool", "")]
+
+
+def test_a_resumed_conversation_shows_its_turns_and_tool_results() -> None:
+    messages = [Message(role="user", content="list"),
+                calls(call("bash", {"cmd": "ls"}, "c1"), content="Looking."),
+                Message(role="tool", content="a.txt", tool_call_id="c1", name="bash"),
+                say("One file.")]
+    entries = entries_from_conversation(messages)
+    assert [(e.kind, e.text or e.output) for e in entries] == [
+        ("user", "list"), ("assistant", "Looking."), ("tool", "a.txt"),
+        ("assistant", "One file.")]
+
+
+def test_a_sandbox_that_cannot_start_is_explained_and_the_page_can_retry(tmp_path: Path) -> None:
+    def no_engine(settings: Any = None) -> FakeSandbox:
+        raise SandboxError("the Docker engine is not answering")
+
+    with container.sandbox.override(providers.Factory(no_engine)):
+        at = open_page()
+        assert "Docker engine is not answering" in at.error[0].value
+        assert "--no-docker" in at.error[0].value
+    counter = SandboxCounter(tmp_path)
+    with container.sandbox.override(providers.Factory(counter)):
+        at.button[0].click().run()
+    assert not at.error
+    assert len(counter.open) == 1
+
+
+def test_tabs_gone_longer_than_the_reconnect_window_are_swept(tmp_path: Path) -> None:
+    counter = SandboxCounter(tmp_path)
+
+    def session(key: str) -> WebSession:
+        runtime = pygent.Runtime(sandbox=counter())
+        return WebSession(AgentLoop(FakeModel(), runtime), key=key)
+
+    mine, theirs = session("mine"), session("theirs")
+
+    def connected(key: str) -> bool:
+        return key == "mine"
+
+    assert sweep_sessions(connected, grace=60, now=1000.0) == 0
+    assert sweep_sessions(connected, grace=60, now=1059.0) == 0
+    assert len(counter.open) == 2
+    assert sweep_sessions(connected, grace=60, now=1060.0) == 1
+    assert counter.open == [mine.agent.runtime.sandbox]
+    assert theirs.ended and not mine.ended
 
 
 def test_the_file_list_skips_links_and_reading_refuses_to_leave_the_workspace(
