@@ -128,9 +128,10 @@ class OpenAIModel:
             request["stream_options"] = {"include_usage": True}
         stream = self._create(request, sent_tools)
         reply = StreamedReply(on_delta)
+        response: Any = getattr(stream, "response", None)
+        kind = str(getattr(response, "headers", {}).get("content-type", ""))
         try:
-            response: Any = getattr(stream, "response", None)
-            if "json" in str(getattr(response, "headers", {}).get("content-type", "")):
+            if "json" in kind:
                 return self._whole_reply(response.read(), on_delta)  # it would not stream
             for chunk in stream:
                 reply.add(chunk)
@@ -145,6 +146,11 @@ class OpenAIModel:
             ) from None
         finally:
             stream.close()
+        if not reply.chunks and "event-stream" not in kind:
+            raise ModelError(
+                f"{self.url} did not answer in the chat-completions format (a {kind or 'bare'} "
+                "body, not a stream); check OPENAI_BASE_URL, or set PYGENT_STREAM=0"
+            )
         if not reply.chunks:
             raise ModelError(f"{self.url} ended the stream without a reply; try again")
         self.last_usage = reply.usage
@@ -153,12 +159,15 @@ class OpenAIModel:
     def _whole_reply(self, raw: bytes, on_delta: Optional[DeltaListener]) -> Message:
         """A server that ignored ``stream``: one JSON body, its text passed on in one piece."""
         body = json_body(raw)
-        message = message_from_body(body) if body is not None else None
-        if body is None or message is None:
+        if body is None:
             raise ModelError(
-                f"{self.url} did not answer in the chat-completions format "
-                f"({_one_line(raw.decode('utf-8', 'replace'))[:80]!r}); check OPENAI_BASE_URL"
+                f"{self.url} sent a reply that is not valid JSON "
+                f"({_one_line(raw.decode('utf-8', 'replace'))[:80]!r}); try again, or check "
+                "OPENAI_BASE_URL"
             )
+        message = message_from_body(body)
+        if message is None:
+            raise ModelError("the server answered without any choices; try again")
         self.last_usage = usage_of(body)
         if message.content and on_delta is not None:
             on_delta(message.content)
