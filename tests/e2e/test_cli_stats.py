@@ -109,3 +109,18 @@ def test_ctrl_d_shows_the_totals_too(home: Path, terminal: list[pexpect.spawn]) 
     term.child.sendeof()
     assert term.wait_exit() == 0
     assert re.search(r"Total: \d+ steps?, tokens not reported by the server,", term.transcript)
+
+
+def test_ctrl_c_stops_a_stream_and_the_next_message_is_answered(
+    home: Path, terminal: list[pexpect.spawn]
+) -> None:
+    endless = streamed(text("tick " * 1000), pieces=1000, chunk_delay=0.05)  # 50 s if read
+    with ChatServer([endless, text("Still here.")]) as server:
+        term = start_repl(terminal, home, OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
+        term.child.sendline("count for me")
+        term.expect("tick tick tick")
+        term.child.sendintr()
+        term.expect("Interrupted; the conversation is kept.")
+        term.prompt()
+        assert "Still here." in term.run("are you there?")
+    assert [m["role"] for m in server.requests[1]["messages"]] == ["system", "user", "user"]
