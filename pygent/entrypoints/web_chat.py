@@ -44,7 +44,7 @@ def render_running(session: WebSession) -> None:
     else:
         st.caption("Working...")
     st.button("Stop", on_click=session.stop, key="stop", type="primary",
-              icon=":material/stop_circle:", help="Ends the step, like Ctrl-C in the CLI.")
+              help="Ends the step, like Ctrl-C in the CLI.")
 
 
 def render_entries(entries: list[Entry]) -> None:

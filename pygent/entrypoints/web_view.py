@@ -41,7 +41,10 @@ def configure_server() -> bool:
     from streamlit import runtime
 
     if runtime.exists():  # a real server, not AppTest
-        ttl = float(st.get_option("server.disconnectedSessionTTL"))
+        try:  # how long Streamlit keeps a closed tab's state for a reconnect
+            ttl = float(st.get_option("server.disconnectedSessionTTL"))
+        except RuntimeError:  # older Streamlit ends a session when its tab disconnects
+            ttl = 0.0
         threading.Thread(target=reap_sessions, args=(runtime.get_instance().is_active_session, ttl),
                          daemon=True, name="pygent-web-reaper").start()
     return True
@@ -121,7 +124,7 @@ def render_sidebar(session: WebSession, busy: bool) -> None:
                     f"**Model:** {model_label(agent)}  \n"
                     f"**Workspace:** `{agent.runtime.workspace}`")
         st.button("New conversation", on_click=session.new_conversation, disabled=busy,
-                  icon=":material/restart_alt:", help="Like /new: the files stay.")
+                  help="Like /new: the files stay.")
         st.subheader("Tools")
         for spec in session.all_tools:
             enabled = st.toggle(spec.name, value=spec.name in agent.tools, key=f"tool:{spec.name}",
@@ -138,7 +141,7 @@ def render_upload(session: WebSession) -> None:
         files = st.file_uploader("Files to put in the workspace", accept_multiple_files=True)
         dest = st.text_input("Save as (optional)", placeholder="path inside the workspace",
                              help="End it with / to name a folder.")
-        submitted = st.form_submit_button("Save to workspace", icon=":material/save:")
+        submitted = st.form_submit_button("Save to workspace")
     if not submitted:
         return
     if not files:
@@ -170,7 +173,7 @@ def render_files(root: Path) -> None:
             st.caption(f"{relative} (too large to offer here)")
             continue
         st.download_button(relative, data=data, file_name=PurePath(relative).name,
-                           key=f"download:{relative}", icon=":material/download:")
+                           key=f"download:{relative}")
     if cut:
         st.caption(f"Only the first {len(files)} files are listed.")
 

@@ -153,7 +153,8 @@ def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Serv
         page.get_by_text("Wrote 2 bytes to a.txt").wait_for(timeout=60_000)
         box.fill('bash cmd="cat a.txt"')
         box.press("Enter")
-        output = page.locator("[data-testid='stCode'] code").filter(
+        code = "[data-testid='stCode'] code, [data-testid='stCodeBlock'] code"  # new, old names
+        output = page.locator(code).filter(
             has_text=re.compile(r"^\s*hi\s*$"))
         output.first.wait_for(timeout=60_000)
         page.get_by_role("button", name="a.txt").wait_for(timeout=60_000)
