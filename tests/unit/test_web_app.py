@@ -378,6 +378,23 @@ def test_a_resumed_conversation_shows_its_turns_and_tool_results() -> None:
         ("assistant", "One file.")]
 
 
+@pytest.mark.docker
+def test_with_docker_the_page_says_docker_and_commands_run_in_the_container(
+    docker_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYGENT_USE_DOCKER", "1")
+    monkeypatch.setenv("PYGENT_IMAGE", docker_image)
+    container.reset_singletons()
+    at = open_page()
+    assert "**Sandbox:** Docker" in at.markdown[0].value
+    send(at, 'write_file path="d.txt" content="in docker"')
+    send(at, "cat /workspace/d.txt")
+    assert at.code[-1].value == "in docker"
+    sandbox = session_of(at).agent.runtime
+    session_of(at).close()
+    assert sandbox.use_docker
+
+
 def test_a_sandbox_that_cannot_start_is_explained_and_the_page_can_retry(tmp_path: Path) -> None:
     def no_engine(settings: Any = None) -> FakeSandbox:
         raise SandboxError("the Docker engine is not answering")
