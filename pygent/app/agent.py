@@ -132,6 +132,8 @@ class AgentLoop:
         """Send the conversation (plus ``text`` as a user message) once and run the tool calls."""
         if text is not None:
             self.append(Message(role="user", content=text))
+        elif len(self.conversation) and self.conversation[-1].role == "assistant":
+            raise ValueError("the model has answered; step(text) needs new text to continue")
         started = time.monotonic()
         reply = self._chat()
         model_seconds = time.monotonic() - started
