@@ -72,6 +72,10 @@ class Runtime:
         """Copy a host file or folder into the workspace; return where it landed."""
         return self.sandbox.copy_in(str(src), dest)
 
+    def interrupt(self) -> None:
+        """From another thread: stop the command running now (the web app's stop button)."""
+        self.sandbox.interrupt()
+
     def cleanup(self) -> None:
         """Stop the sandbox and remove a temporary workspace; safe to call twice."""
         self.sandbox.close()

@@ -95,5 +95,8 @@ class FakeSandbox:
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
         return copy_into(self.workspace, src, dest)
 
+    def interrupt(self) -> None:
+        self.interrupts = getattr(self, "interrupts", 0) + 1
+
     def close(self) -> None:
         self.closed = True

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..domain.sandbox import CommandResult, SandboxError
+from .command_watch import CommandWatch
 from .docker_cleanup import track, untrack
 from .docker_engine import (
     CONTAINER_OUTPUT,
@@ -77,6 +78,7 @@ class DockerSandbox:
         self._env = sandbox_env(env, host={"PATH": CONTAINER_PATH, "HOME": "/tmp",
                                            "LANG": "C.UTF-8"})
         self._protocol = ShellProtocol()
+        self._watch = CommandWatch()
         self._count = 0
         self._oom_kills = 0
         self._closed = False
@@ -193,6 +195,28 @@ class DockerSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
+        started = boot_ticks()
+        self._watch.begin(started)
+        try:
+            result = self._run(command, timeout, started)
+        finally:
+            interrupted = self._watch.end()
+        if interrupted:
+            result.notice = _join("interrupted by the user", result.notice)
+        return result
+
+    def interrupt(self) -> None:
+        """Stop the running command from another thread; nothing happens when idle."""
+        shell = self._shell
+        if shell is None:
+            return
+        self._watch.interrupt(
+            lambda started: self._kill_command(started),
+            lambda: self._exec('kill -9 "$1"', str(shell.pid)),
+            GRACE,
+        )
+
+    def _run(self, command: str, timeout: Optional[float], started: Optional[int]) -> CommandResult:
         notice, self._notice = self._notice, ""
         if self._shell is None:
             notice = self._replace_container(notice or "the container had stopped")
@@ -200,7 +224,6 @@ class DockerSandbox:
         self._count += 1
         name = f"out.{self._count}"
         out, shown = self._state / name, f"{CONTAINER_OUTPUT}/{name}"
-        started = boot_ticks()
         limit = self.timeout if timeout is None else timeout
         try:
             self._shell.send(self._protocol.command_line(command, shown))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..domain.sandbox import CommandResult, SandboxError
+from .command_watch import CommandWatch
 from .process_tree import boot_ticks, kill_command_processes, kill_session
 from .shell_env import sandbox_env
 from .shell_protocol import ShellProtocol, read_capped_output, result_from
@@ -45,6 +46,8 @@ class LocalSandbox:
         self._count = 0
         self._closed = False
         self._shell: Optional[subprocess.Popen[bytes]] = None
+        self._watch = CommandWatch()
+        self._cwd_hint: Optional[Path] = None
         self._start_shell(self.workspace)
 
     # -- the shell --------------------------------------------------------------------------
@@ -62,11 +65,12 @@ class LocalSandbox:
 
     def _shell_cwd(self) -> Path:
         assert self._shell is not None
+        hint, self._cwd_hint = self._cwd_hint, None
         try:
             cwd = Path(os.readlink(f"/proc/{self._shell.pid}/cwd"))
-            return cwd if cwd.is_dir() else self.workspace
         except OSError:
-            return self.workspace
+            cwd = hint or self.workspace
+        return cwd if cwd.is_dir() else self.workspace
 
     def _restart(self) -> str:
         cwd = self._shell_cwd()
@@ -99,13 +103,37 @@ class LocalSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
+        started = boot_ticks()
+        self._watch.begin(started)
+        try:
+            result = self._run(command, timeout, started)
+        finally:
+            interrupted = self._watch.end()
+        if interrupted:
+            result.notice = "; ".join(n for n in ("interrupted by the user", result.notice) if n)
+        return result
+
+    def interrupt(self) -> None:
+        """Stop the running command from another thread; nothing happens when idle."""
+        shell = self._shell
+        if shell is None:
+            return
+
+        def kill_shell() -> None:
+            self._cwd_hint = self._shell_cwd()
+            kill_session(shell.pid)
+
+        self._watch.interrupt(
+            lambda started: kill_command_processes(shell.pid, started), kill_shell, GRACE
+        )
+
+    def _run(self, command: str, timeout: Optional[float], started: Optional[int]) -> CommandResult:
         revived = ""
         if self._shell is None or self._shell.poll() is not None:
             revived = self._revive()
         assert self._shell is not None and self._shell.stdin is not None
         self._count += 1
         out = self._state / f"out.{self._count}"
-        started = boot_ticks()
         limit = self.timeout if timeout is None else timeout
         try:
             self._shell.stdin.write(self._protocol.command_line(command, str(out)))

@@ -51,7 +51,15 @@ def session_members(session: int, since_ticks: Optional[int] = None) -> list[int
 
 
 def kill_command_processes(shell_pid: int, since_ticks: Optional[int]) -> int:
-    """SIGKILL what the shell's current command started; return how many were signalled."""
+    """Stop the shell's current command: SIGINT to the shell, SIGKILL to what it started.
+
+    The shell traps SIGINT while a command runs (see shell_protocol), so once the running
+    process dies the rest of the command line is skipped; returns how many were killed.
+    """
+    try:
+        os.kill(shell_pid, signal.SIGINT)
+    except ProcessLookupError:
+        return 0
     if since_ticks is None:
         return 0
     killed = 0

@@ -35,6 +35,9 @@ def ansi_c_quote(text: str) -> str:
     return "$'" + "".join(out) + "'"
 
 
+RUNNER = "__pygent_run() { trap 'return 130' INT; eval \"$1\"; }; trap : INT; __pygent_run"
+
+
 class ShellProtocol:
     """Builds command lines and finds their status lines for one shell.
 
@@ -53,10 +56,18 @@ class ShellProtocol:
         return f"printf '\\n{self.token}:{self.sequence}:%d\\n' {value}\n".encode()
 
     def command_line(self, command: str, output_path: str) -> bytes:
-        """The line to write to the shell's stdin to run ``command``."""
+        """The line to write to the shell's stdin to run ``command``.
+
+        The command runs in a function whose SIGINT trap returns from it, so an interrupt
+        skips the rest of the command (builtin loops too) while ``cd`` and ``export`` persist;
+        between commands SIGINT is trapped to do nothing, so a late one cannot end the shell.
+        """
         quoted_out = "'" + output_path.replace("'", "'\\''") + "'"
-        run = f"eval {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
-        return run.encode("utf-8", errors="surrogateescape") + self.status_line('"$?"')
+        run = (
+            f"{RUNNER} {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
+            "set -- $?; trap : INT; "
+        )
+        return run.encode("utf-8", errors="surrogateescape") + self.status_line('"$1"')
 
     def find_status(self, buffer: bytes) -> Optional[tuple[bytes, int, bytes]]:
         """Split ``buffer`` into (text before, status, rest) once the current status is in it."""

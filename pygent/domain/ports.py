@@ -44,6 +44,10 @@ class SandboxPort(Protocol):
         """Copy a host file or folder into the workspace; return where it landed."""
         ...
 
+    def interrupt(self) -> None:
+        """From another thread: stop the command running now (no-op when idle)."""
+        ...
+
     def close(self) -> None:
         """Stop the shell and release everything; safe to call twice."""
         ...

@@ -22,8 +22,9 @@ def _open(kind: str, workspace: Path, timeout: float = 30.0):  # type: ignore[no
         from pygent.adapters.docker_sandbox import DockerSandbox
         from tests.docker_image import docker_image_or_skip
 
-        return DockerSandbox(workspace, image=docker_image_or_skip(), timeout=timeout,
-                             output_limit=4096)
+        return DockerSandbox(
+            workspace, image=docker_image_or_skip(), timeout=timeout, output_limit=4096
+        )
     raise AssertionError(f"unknown sandbox kind {kind}")
 
 
@@ -63,11 +64,19 @@ def test_a_timed_out_command_is_killed_with_its_children_and_the_shell_stays_usa
     assert sandbox.run("echo still here").output == "still here\n"
 
 
-def test_a_busy_shell_builtin_loop_is_stopped_and_the_shell_restarted_in_place(sandbox) -> None:  # type: ignore[no-untyped-def]
-    sandbox.run("mkdir -p deep && cd deep")
+def test_a_busy_shell_builtin_loop_is_stopped_and_the_shell_keeps_its_state(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.run("mkdir -p deep && cd deep && export KEPT=yes")
     result = sandbox.run("while :; do :; done", timeout=1)
-    assert result.timed_out and "restarted" in result.notice
-    assert sandbox.run("pwd").output.strip().endswith("/deep")
+    assert result.timed_out
+    cwd, kept = sandbox.run('pwd; echo "$KEPT"').output.split()
+    assert cwd.endswith("/deep") and kept == "yes"
+
+
+def test_the_rest_of_a_timed_out_command_line_never_runs(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.run("touch precious")
+    result = sandbox.run("sleep 30; rm precious; echo removed", timeout=1)
+    assert result.timed_out and "removed" not in result.output
+    assert sandbox.run("ls precious").output == "precious\n"
 
 
 def test_output_is_capped_to_head_and_tail_with_the_full_text_kept_in_a_file(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -174,3 +183,40 @@ def test_a_closed_sandbox_refuses_commands_and_closing_twice_is_fine(workspace: 
         box.close()
         with pytest.raises(SandboxError):
             box.run("true")
+
+
+def _run_in_thread(sandbox, command: str):  # type: ignore[no-untyped-def]
+    import threading
+
+    results: list = []  # type: ignore[type-arg]
+    worker = threading.Thread(target=lambda: results.append(sandbox.run(command, timeout=120)))
+    worker.start()
+    return worker, results
+
+
+def test_interrupt_from_another_thread_stops_the_command_and_the_shell_goes_on(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.run("cd /tmp && export KEPT=yes")
+    worker, results = _run_in_thread(sandbox, "sleep 100; echo never")
+    time.sleep(0.5)
+    sandbox.interrupt()
+    worker.join(30)
+    assert not worker.is_alive()
+    result = results[0]
+    assert "interrupted by the user" in result.notice and "never" not in result.output
+    assert not result.timed_out
+    assert sandbox.run('pwd; echo "$KEPT"').output == "/tmp\nyes\n"
+
+
+def test_interrupt_ends_a_builtin_loop_by_restarting_the_shell(sandbox) -> None:  # type: ignore[no-untyped-def]
+    worker, results = _run_in_thread(sandbox, "while :; do :; done")
+    time.sleep(0.5)
+    sandbox.interrupt()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert "interrupted by the user" in results[0].notice
+    assert sandbox.run("echo back").output == "back\n"
+
+
+def test_interrupt_when_idle_does_nothing(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.interrupt()
+    assert sandbox.run("echo fine").output == "fine\n"
