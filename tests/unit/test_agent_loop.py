@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pygent.app.agent import AgentLoop, RunResult
-from pygent.app.replies import parse_arguments, to_message
 from pygent.app.registry import ToolRegistry, builtin_tools
+from pygent.app.replies import parse_arguments, to_message
 from pygent.domain.errors import ModelError
 from pygent.domain.events import AssistantText, Notice, ToolCallStarted, ToolOutput
 from pygent.domain.messages import Message
