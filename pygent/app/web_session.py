@@ -109,12 +109,19 @@ class WebSession:
     """An agent with its own tools, transcript and stop switch, driven from one browser tab."""
 
     def __init__(
-        self, agent: Any, *, max_steps: int = 20, confirm: bool = False, key: str = ""
+        self,
+        agent: Any,
+        *,
+        max_steps: int = 20,
+        max_tokens: Optional[int] = None,
+        confirm: bool = False,
+        key: str = "",
     ) -> None:
         self.agent = agent
         self.key = key  # the browser session it belongs to, for sweep_sessions
         self.gone_since: Optional[float] = None
         self.max_steps = max_steps
+        self.max_tokens = max_tokens
         agent.tools = ToolRegistry(agent.tools.specs())  # toggles stay in this tab
         self.all_tools = agent.tools.specs()
         self.transcript = Transcript(entries_from_conversation(agent.conversation.messages))
@@ -170,7 +177,7 @@ class WebSession:
             return
         self.transcript.add(Entry("user", line))
         try:
-            self.agent.run_until_stop(line, max_steps=self.max_steps)
+            self.agent.run_until_stop(line, max_steps=self.max_steps, max_tokens=self.max_tokens)
         except (StopRequested, KeyboardInterrupt):
             self.transcript.add(Entry("notice", "Stopped. Send a message to go on."))
         except Exception as exc:

@@ -77,7 +77,8 @@ def open_session() -> Optional[WebSession]:
         return None
     settings = agent.settings
     context = get_script_run_ctx()
-    session = WebSession(agent, max_steps=settings.max_steps, confirm=settings.confirm,
+    session = WebSession(agent, max_steps=settings.max_steps, max_tokens=settings.max_tokens,
+                         confirm=settings.confirm,
                          key=context.session_id if context is not None else "")
     st.session_state[SESSION_KEY] = session
     return session

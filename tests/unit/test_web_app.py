@@ -473,3 +473,14 @@ def test_the_launcher_is_headless_in_ci_and_warns_about_other_addresses(
     err = capsys.readouterr().err
     assert "anyone who can reach this address can run shell commands" in err
     assert "/no/such/pygent.toml does not exist" in err
+
+
+def test_the_token_limit_stops_a_web_run_and_says_so(workspace: Path) -> None:
+    model = FakeModel(default=calls(call("bash", {"cmd": "echo again"})), usage=[(60, 40)] * 10)
+    agent = AgentLoop(model, pygent.Runtime(sandbox=FakeSandbox(workspace)))
+    session = WebSession(agent, max_steps=10, max_tokens=150)
+    session.submit("loop")
+    assert session.wait(30)
+    assert len(model.requests) == 2  # 100 tokens after one step, 200 after two: stop
+    notices = [e.text for e in session.transcript.snapshot() if e.kind == "notice"]
+    assert any("token" in text.lower() for text in notices), notices
