@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run commands on this machine")
     parser.add_argument("--model", help="model name for the OpenAI-compatible server")
     parser.add_argument("--backend", choices=("auto", "openai", "direct", "echo"),
-                        help="model backend (auto: openai when OPENAI_API_KEY is set)")
+                        help="model backend (auto: openai when OPENAI_API_KEY or "
+                        "OPENAI_BASE_URL is set, else direct)")
     parser.add_argument("--workspace", help="folder to work in (default: a temporary one)")
     parser.add_argument("--config", help="pygent.toml to read instead of the usual places")
     parser.add_argument("--confirm", action="store_true", default=None,
