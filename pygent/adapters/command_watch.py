@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Callable, Optional
 
+from ..domain.sandbox import CommandResult
+from .process_tree import boot_ticks
+
 
 class CommandWatch:
     """Knows whether a command runs and since when, so an interrupt can kill just that."""
@@ -14,6 +17,18 @@ class CommandWatch:
         self.interrupted = False
         self._idle = threading.Event()
         self._idle.set()
+
+    def watch(self, run: Callable[[Optional[int]], CommandResult]) -> CommandResult:
+        """Call ``run(started)`` as the running command; note an interrupt in its result."""
+        started = boot_ticks()
+        self.begin(started)
+        try:
+            result = run(started)
+        finally:
+            interrupted = self.end()
+        if interrupted:
+            result.notice = "; ".join(n for n in ("interrupted by the user", result.notice) if n)
+        return result
 
     def begin(self, started: Optional[int]) -> None:
         """A command starts (``started``: boot ticks, for finding its processes)."""

@@ -31,7 +31,6 @@ from .docker_engine import (
     start_container,
 )
 from .docker_shell import KILL_SCRIPT, ExecShell, ShellGone
-from .process_tree import boot_ticks
 from .shell_env import sandbox_env
 from .shell_protocol import ShellProtocol, read_capped_output, result_from
 from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
@@ -195,15 +194,7 @@ class DockerSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
-        started = boot_ticks()
-        self._watch.begin(started)
-        try:
-            result = self._run(command, timeout, started)
-        finally:
-            interrupted = self._watch.end()
-        if interrupted:
-            result.notice = _join("interrupted by the user", result.notice)
-        return result
+        return self._watch.watch(lambda started: self._run(command, timeout, started))
 
     def interrupt(self) -> None:
         """Stop the running command from another thread; nothing happens when idle."""

@@ -13,7 +13,7 @@ from typing import Optional
 
 from ..domain.sandbox import CommandResult, SandboxError
 from .command_watch import CommandWatch
-from .process_tree import boot_ticks, kill_command_processes, kill_session
+from .process_tree import kill_command_processes, kill_session
 from .shell_env import sandbox_env
 from .shell_protocol import ShellProtocol, read_capped_output, result_from
 from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
@@ -103,15 +103,7 @@ class LocalSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
-        started = boot_ticks()
-        self._watch.begin(started)
-        try:
-            result = self._run(command, timeout, started)
-        finally:
-            interrupted = self._watch.end()
-        if interrupted:
-            result.notice = "; ".join(n for n in ("interrupted by the user", result.notice) if n)
-        return result
+        return self._watch.watch(lambda started: self._run(command, timeout, started))
 
     def interrupt(self) -> None:
         """Stop the running command from another thread; nothing happens when idle."""
