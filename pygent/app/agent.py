@@ -31,6 +31,7 @@ from .tool_text import split_tool_calls
 ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
 
 INTERRUPTED = "Interrupted by the user before this tool finished."
+UNFINISHED = "No result: the session ended before this tool finished."
 
 
 @dataclass
@@ -129,6 +130,8 @@ class AgentLoop:
     # -- the loop -------------------------------------------------------------------------
     def step(self, text: Optional[str] = None) -> Message:
         """Send the conversation (plus ``text`` as a user message) once and run the tool calls."""
+        for call in self.conversation.unanswered_calls():  # e.g. a log resumed after a crash
+            self._answer(call, UNFINISHED, is_error=True)
         if text is not None:
             self.append(Message(role="user", content=text))
         elif len(self.conversation) and self.conversation[-1].role == "assistant":

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .messages import Message
+from .messages import Message, ToolCall
 
 
 class Conversation:
@@ -32,6 +32,16 @@ class Conversation:
     def messages(self) -> list[Message]:
         """A copy of the messages, oldest first."""
         return list(self._messages)
+
+    def unanswered_calls(self) -> list[ToolCall]:
+        """Tool calls of the last assistant message that have no tool message yet."""
+        answered: set[str] = set()
+        for message in reversed(self._messages):
+            if message.role == "tool" and message.tool_call_id is not None:
+                answered.add(message.tool_call_id)
+            elif message.role == "assistant":
+                return [c for c in message.tool_calls or [] if c.id not in answered]
+        return []
 
     def to_openai(self) -> list[dict[str, Any]]:
         """The messages as OpenAI wire dicts (a fresh list; the dicts are shared)."""

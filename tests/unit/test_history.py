@@ -87,3 +87,24 @@ def test_the_history_file_setting_wires_the_log(tmp_path: Path, monkeypatch) -> 
     agent.step("hi")
     text = path.read_text()
     assert '"hi"' in text and "sk-should-never-be-written-1234" not in text
+
+
+def test_a_log_cut_off_mid_tool_is_repaired_before_the_next_request(tmp_path: Path) -> None:
+    from pygent.domain.messages import Message
+
+    path = tmp_path / "h.jsonl"
+    crashed = JsonlHistory(path)
+    crashed.append(Message(role="user", content="run it"))
+    crashed.append(calls(call("bash", {"cmd": "sleep 99"}, "c1"), call("stop", {}, "c2")))
+    model = FakeModel([say("resumed")])
+    agent = Agent(
+        model=model, runtime=Runtime(sandbox=FakeSandbox(tmp_path)), history=JsonlHistory(path)
+    )
+    agent.step("go on")
+    sent = model.requests[0]["messages"]
+    assert [(m["role"], m.get("tool_call_id")) for m in sent[3:6]] == [
+        ("tool", "c1"),
+        ("tool", "c2"),
+        ("user", None),
+    ]
+    assert "session ended" in sent[3]["content"]
