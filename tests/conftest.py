@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,10 @@ def local_runtime() -> Iterator[pygent.Runtime]:
     runtime = pygent.Runtime(use_docker=False)
     yield runtime
     runtime.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the artifacts tests saved (the web app's screenshot) in the log."""
+    folder = Path(__file__).resolve().parents[1] / "test-artifacts"
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        terminalreporter.write_line(f"artifact: {path} ({path.stat().st_size} bytes)")
