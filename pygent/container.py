@@ -18,7 +18,13 @@ from .domain.persona import DEFAULT_DESCRIPTION, Persona
 
 log = logging.getLogger("pygent")
 
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+#: A variable is secret when one of the ``_``-separated parts of its name is one of these:
+#: ``GITHUB_TOKEN`` and ``MY_API_KEY`` are, ``TOKENIZERS_PARALLELISM`` and ``KEYBOARD`` are not.
+SECRET_WORDS = frozenset(
+    {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS", "PAT"}
+)
+#: Secret whatever their names say: the model API key and the web page's per-launch token.
+SECRET_VARIABLES = ("OPENAI_API_KEY", "PYGENT_UI_TOKEN")
 
 
 def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None) -> str:
@@ -30,10 +36,17 @@ def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None
     return "openai" if wants_server else "direct"
 
 
+def is_secret_name(name: str) -> bool:
+    """True for a variable whose name declares a secret (a part like KEY, TOKEN or PAT)."""
+    upper = name.upper()
+    return upper in SECRET_VARIABLES or any(part in SECRET_WORDS for part in upper.split("_"))
+
+
 def host_secrets(environ: Optional[dict[str, str]] = None) -> list[str]:
-    """Values of host variables that look secret, so logs can redact them."""
+    """Values of the host's secret variables, longest first, so logs can redact them."""
     environ = dict(os.environ) if environ is None else environ
-    return [v for k, v in environ.items() if any(m in k.upper() for m in SECRET_MARKERS) and v]
+    values = {value for name, value in environ.items() if value and is_secret_name(name)}
+    return sorted(values, key=lambda value: (-len(value), value))
 
 
 def make_openai_model(settings: Settings) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -50,6 +51,7 @@ class OpenAIModel:
         self.stream_usage = True  # False once a server has refused stream_options
         self._local = threading.local()  # last_usage per thread: web sessions share a model
         self._client: Any = None
+        self._key_in_use = ""  # never shown: removed from every error message
 
     @property
     def last_usage(self) -> Optional[dict[str, int]]:
@@ -74,6 +76,7 @@ class OpenAIModel:
                         "run offline"
                     )
                 api_key = "not-needed"  # local servers accept any key
+            self._key_in_use = api_key
             self._client = openai.OpenAI(
                 api_key=api_key,
                 base_url=self.base_url,
@@ -96,7 +99,27 @@ class OpenAIModel:
         tools: list[dict[str, Any]],
         on_delta: Optional[DeltaListener] = None,
     ) -> Any:
-        """Send one chat-completions request and return the reply's message."""
+        """Send one chat-completions request and return the reply's message.
+
+        A body nested too deeply for the JSON decoder is a ModelError like any bad body.
+        """
+        try:
+            return self._chat(messages, model, tools, on_delta)
+        except RecursionError:
+            raise ModelError(
+                f"{self.url} sent a reply nested too deeply to read; try again, or check "
+                "OPENAI_BASE_URL"
+            ) from None
+        except ModelError as exc:  # the SDK's words may quote the key (a bad header value)
+            raise ModelError(without_key(str(exc), self._key_in_use)) from None
+
+    def _chat(
+        self,
+        messages: list[dict[str, Any]],
+        model: str,
+        tools: list[dict[str, Any]],
+        on_delta: Optional[DeltaListener],
+    ) -> Any:
         request: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if tools:
             request["tools"] = tools
@@ -192,12 +215,22 @@ class OpenAIModel:
                 f"timeout ({attempts} attempt(s)); try again, or raise PYGENT_REQUEST_TIMEOUT"
             ) from None
         except openai.APIConnectionError as exc:
+            if "header value" in str(exc.__cause__ or ""):  # e.g. a key read with its newline
+                raise ModelError(
+                    "OPENAI_API_KEY (or another request header) holds a character a header "
+                    "cannot carry, such as a line break; check it for stray characters"
+                ) from None
             raise ModelError(
                 f"could not reach {self.url} ({_one_line(exc.__cause__ or exc)}) after "
                 f"{attempts} attempt(s); check OPENAI_BASE_URL and your network"
             ) from None
         except openai.OpenAIError as exc:
             raise ModelError(f"the model request failed: {_one_line(exc)}") from None
+        except UnicodeEncodeError:
+            raise ModelError(
+                "OPENAI_API_KEY (or another request header) holds a character that is not "
+                "ASCII; check it for stray characters"
+            ) from None
         except ValueError as exc:  # the SDK lets a body that is not JSON through as-is
             raise ModelError(
                 f"{self.url} sent a reply that is not valid JSON ({_one_line(exc)}); "
@@ -260,6 +293,24 @@ def _message(exc: Any) -> str:
         except Exception:  # a streamed body that was never read
             message = ""
     return _one_line(message)[:300]
+
+
+def without_key(text: str, key: str) -> str:
+    """``text`` with the API key taken out in every form an error message quotes it in.
+
+    A short key (``k`` for a local server) is taken out only as a whole word.
+    """
+    forms: set[str] = set()
+    for core in {key, key.strip()}:
+        if core:
+            forms |= {core, repr(core)[1:-1], repr(core.encode("utf-8", "replace"))[2:-1],
+                      json.dumps(core)[1:-1]}
+    if not forms:
+        return text
+    pattern = "|".join(
+        re.escape(form) if len(form) >= 8 else rf"(?<!\w){re.escape(form)}(?!\w)"
+        for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, "[API key]", text)
 
 
 def _one_line(value: Any) -> str:

@@ -24,7 +24,7 @@ from ..domain.sandbox import SandboxError
 from ..domain.stats import StepStats, Totals, totals
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, ToolRegistry, default_registry
-from .replies import parse_arguments, to_message
+from .replies import mistyped_strings, parse_arguments, to_message
 from .tool_text import split_tool_calls
 
 #: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
@@ -32,6 +32,21 @@ ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
 
 INTERRUPTED = "Interrupted by the user before this tool finished."
 UNFINISHED = "No result: the session ended before this tool finished."
+
+
+class StepCancelled(Exception):
+    """Raise it (or a subclass) from a listener to end a step as the person asked (Stop)."""
+
+
+def unfinished_note(exc: BaseException) -> str:
+    """What a call left unanswered by ``exc`` is answered with: said as it happened."""
+    if isinstance(exc, (SystemExit, GeneratorExit)):
+        return UNFINISHED
+    if isinstance(exc, StepCancelled) or not isinstance(exc, Exception):
+        return INTERRUPTED  # Ctrl-C, a Stop button, an asyncio cancellation
+    detail = " ".join(str(exc).split())[:200]
+    return (f"No result: the step ended before this tool finished "
+            f"({type(exc).__name__}{': ' + detail if detail else ''}).")
 
 
 @dataclass
@@ -179,9 +194,10 @@ class AgentLoop:
         for index, call in enumerate(calls):
             try:
                 self._run_call(call)
-            except BaseException:
+            except BaseException as exc:
+                note = unfinished_note(exc)
                 for pending in calls[index:]:
-                    self._answer(pending, INTERRUPTED, is_error=True)
+                    self._answer(pending, note, is_error=True)
                 raise
         return message
 
@@ -242,13 +258,22 @@ class AgentLoop:
         spec = self.tools.get(name)
         if spec is None:
             return f"Error: unknown tool {name!r}. Available tools: {self.tools.names()}.", True
-        arguments, problem = parse_arguments(raw_arguments)
-        if problem is None:
-            problem = spec.check_arguments(self.runtime, arguments)
+        try:
+            arguments, problem = parse_arguments(raw_arguments)
+            if problem is None:
+                problem = spec.check_arguments(self.runtime, arguments)
+            if problem is None:
+                problem = mistyped_strings(spec.parameters, arguments)
+        except Exception as exc:  # whatever the model sent, it hears about it
+            arguments, problem = {}, f"they could not be read ({type(exc).__name__}: {exc})"
         if problem is not None:
             return f"Error: bad arguments for {name}: {problem}", True
         if self.guard is not None:
-            refusal = self.guard(name, arguments)
+            try:
+                refusal = self.guard(name, arguments)
+            except Exception as exc:  # a check that cannot decide refuses: fail closed
+                refusal = (f"Refused: the approval check failed ({type(exc).__name__}: {exc}); "
+                           "the command was not run.")
             if refusal is not None:
                 return refusal, True
         try:

@@ -1,46 +1,64 @@
-"""One typed Settings object from defaults, ``pygent.toml``, the environment and flags."""
+"""One typed Settings object from defaults, settings files, the environment and flags.
+
+``./pygent.toml``, and any settings file inside the workspace, is a project file: the agent
+can write it, so it may set only the fields whose metadata marks them ``project``.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import os
-import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
 from ..domain.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
+from ..domain.visible import visible
+from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
 BACKENDS = ("auto", "openai", "direct", "echo")
+
+log = logging.getLogger("pygent")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob Pygent has; the environment wins over files, flags win over both."""
+    """Every knob Pygent has; the environment wins over files, flags win over both.
+
+    Metadata ``project``: True when a project file may set the field, ``"add"`` when its
+    rules are added to the user's, ``"on"`` when it may only switch it on; absent, never.
+    """
 
     backend: str = field(default="auto", metadata={"env": "PYGENT_MODEL_BACKEND",
         "doc": "Model backend: auto (openai when OPENAI_API_KEY or OPENAI_BASE_URL is set, "
                "else direct), "
                "openai, direct or echo."})
     model: str = field(default="gpt-4.1-mini", metadata={"env": "PYGENT_MODEL",
+        "project": True,
         "doc": "Model name sent to the OpenAI-compatible server."})
     base_url: Optional[str] = field(default=None, metadata={"env": "OPENAI_BASE_URL",
         "doc": "Base URL of an OpenAI-compatible server."})
     request_timeout: float = field(default=120.0, metadata={"env": "PYGENT_REQUEST_TIMEOUT",
+        "project": True,
         "doc": "Seconds to wait for one model reply."})
     max_retries: int = field(default=2, metadata={"env": "PYGENT_MAX_RETRIES",
+        "project": True,
         "doc": "Retries (with backoff) for connection errors, 429 and 5xx replies."})
     stream: bool = field(default=True, metadata={"env": "PYGENT_STREAM",
+        "project": True,
         "doc": "Stream model replies, so text shows as it arrives (0 to wait for whole replies)."})
     tool_choice: Optional[str] = field(default=None, metadata={"env": "PYGENT_TOOL_CHOICE",
+        "project": True,
         "doc": "tool_choice sent with tools: auto, required, none, or a tool name to force; "
                "unset leaves it to the server (auto)."})
     use_docker: Optional[bool] = field(default=None, metadata={"env": "PYGENT_USE_DOCKER",
         "doc": "Run commands in Docker (1), locally (0), or Docker when available (unset)."})
+    confine: Optional[bool] = field(default=None, metadata={"env": "PYGENT_CONFINE",
+        "doc": "Confine local commands with bubblewrap (bwrap): 1 requires it, 0 never, "
+               "unset when it works here."})
+    local_network: bool = field(default=False, metadata={"env": "PYGENT_LOCAL_NETWORK",
+        "doc": "Let confined local commands use the network (Docker: docker_network)."})
     image: str = field(default="python:3.12-slim", metadata={"env": "PYGENT_IMAGE",
         "doc": "Docker image for the sandbox."})
     docker_network: str = field(default="none", metadata={"env": "PYGENT_DOCKER_NETWORK",
@@ -58,24 +76,30 @@ class Settings:
     output_limit: int = field(default=65536, metadata={"env": "PYGENT_OUTPUT_LIMIT",
         "doc": "Bytes of command output the model sees (head and tail kept)."})
     persona_name: str = field(default="Pygent", metadata={"env": "PYGENT_PERSONA_NAME",
+        "project": True,
         "doc": "The agent's name, shown in the banner and the system prompt."})
     persona: Optional[str] = field(default=None, metadata={"env": "PYGENT_PERSONA",
+        "project": True,
         "doc": "One-line description of the agent for the system prompt."})
     history_file: Optional[str] = field(default=None, metadata={"env": "PYGENT_HISTORY_FILE",
         "doc": "JSONL file the conversation is appended to and resumed from."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
+        "project": True,
         "doc": "Most model steps per task before the run stops."})
     max_tokens: Optional[int] = field(default=None, metadata={"env": "PYGENT_MAX_TOKENS",
+        "project": True,
         "doc": "Most prompt plus completion tokens per task (as the server counts them) "
                "before the run stops; unset means no limit."})
     recover_text_tool_calls: bool = field(default=True, metadata={
-        "env": "PYGENT_RECOVER_TOOL_CALLS",
+        "env": "PYGENT_RECOVER_TOOL_CALLS", "project": True,
         "doc": "Treat tool calls a model writes as text (JSON, <tool_call>) as real calls."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
+        "project": "on",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
     deny: list[str] = field(default_factory=list, metadata={"env": None,
-        "doc": "Command prefixes never run, matched on the parsed words of every part of a "
-               'command (pygent.toml: deny = ["git push", "rm -rf /"]).'})
+        "project": "add",
+        "doc": "Commands to refuse, a guard against a model's mistakes, not a boundary "
+               '(deny = ["git push", "rm -rf /"]; see docs/security.md#deny-rules).'})
     env: dict[str, str] = field(default_factory=dict, metadata={"env": None,
         "doc": "Extra environment variables for sandboxed commands (pygent.toml [env] table)."})
 
@@ -88,44 +112,121 @@ def load_settings(
     config_file: Optional[str] = None,
     environ: Optional[dict[str, str]] = None,
     cwd: Optional[Path] = None,
+    workspace: Optional[str] = None,
 ) -> Settings:
-    """Read ``pygent.toml`` (explicit, ./pygent.toml, then ~/.pygent.toml) and the environment."""
+    """Read the user's file, then project files, then the environment (flags come after).
+
+    The user's file is ``config_file`` or else ``~/.pygent.toml``. ``./pygent.toml`` is a
+    project file, and so is any settings file inside the workspace (``workspace`` is the
+    ``--workspace`` flag, else ``PYGENT_WORKSPACE``, else the user's file): the agent can write
+    those, so they may set only what the ``project`` field metadata allows.
+    """
     environ = dict(os.environ) if environ is None else environ
-    values: dict[str, Any] = {}
-    path = _find_config(config_file, cwd or Path.cwd(), environ)
-    if path is not None:
-        values.update(_read_toml(path))
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    explicit = cwd / Path(config_file).expanduser() if config_file else None
+    user_file = explicit or Path(environ.get("HOME") or Path.home()) / USER_FILE
+    folder = workspace or environ.get("PYGENT_WORKSPACE") or None
+    projects = [] if explicit else [cwd / PROJECT_FILE]
+    trusted: Optional[dict[str, Any]] = None
+    if is_project_file(user_file, folder, cwd):
+        projects.insert(0, user_file)
+    else:
+        trusted = _read_user_file(user_file, required=explicit is not None)
+        if folder is None and trusted and trusted.get("workspace"):
+            folder = str(trusted["workspace"])
+            if is_project_file(user_file, folder, cwd):  # it names a workspace it lies in
+                trusted = None
+                projects.insert(0, user_file)
+    values = dict(trusted or {})
+    added_rules: list[str] = []
+    for path in projects:
+        taken, rules = _project_values(path, required=path == explicit)
+        values.update(taken)
+        added_rules += rules
     for f in fields(Settings):
         var = f.metadata.get("env")
         if var and environ.get(var, "") != "":
             values[f.name] = environ[var]
-    return _validated(values, path)
+    settings = _validated(values, user_file if trusted is not None else None)
+    extra = [rule for rule in dict.fromkeys(added_rules) if rule not in settings.deny]
+    return replace(settings, deny=settings.deny + extra) if extra else settings
 
 
-def _find_config(explicit: Optional[str], cwd: Path, environ: dict[str, str]) -> Optional[Path]:
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config file {explicit} does not exist")
-        return path
-    home = Path(environ.get("HOME") or Path.home())
-    for candidate in (cwd / "pygent.toml", home / ".pygent.toml"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_user_file(path: Path, required: bool) -> Optional[dict[str, Any]]:
+    """The user's own settings file, None when absent; it may be a symlink (dotfile managers)."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+        data = read_settings_file(path, follow_symlinks=True)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return None
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
     return data
+
+
+def _project_values(path: Path, required: bool) -> tuple[dict[str, Any], list[str]]:
+    """What a project file may set, and the deny rules it adds; the rest is only warned about.
+
+    Nothing in a project file can make the start fail: the agent may have written it.
+    """
+    try:
+        data = read_settings_file(path, follow_symlinks=False)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return {}, []
+    except ConfigError as exc:
+        _warn(f"ignored a project settings file: {exc}")
+        return {}, []
+    kinds = {f.name: f for f in fields(Settings)}
+    taken: dict[str, Any] = {}
+    rules: list[str] = []
+    refused: list[str] = []
+    for name, value in data.items():
+        kind = kinds.get(name)
+        if kind is None:
+            continue  # reported below, with the others
+        allowed = kind.metadata.get("project")
+        if not allowed:
+            refused.append(name)
+            continue
+        try:
+            value = _coerce(name, value, kind.default)
+        except (TypeError, ValueError, RecursionError) as exc:
+            _warn(f"{path}: ignored {name}: {exc}")
+            continue
+        if allowed == "add":
+            rules += value
+        elif allowed == "on" and not value:
+            refused.append(f"{name} = false")
+        else:
+            taken[name] = value
+    unknown = sorted(set(data) - set(kinds))
+    if unknown:
+        _warn(f"{path}: ignored unknown setting(s) {', '.join(unknown)} "
+              "(docs/configuration.md lists them)")
+    if refused:
+        _warn(_refusal(path, refused, kinds))
+    return taken, rules
+
+
+def _warn(text: str) -> None:
+    """Warn in one line on the ``pygent`` logger; what the agent wrote cannot drive a terminal."""
+    log.warning("%s", visible(text, keep_newlines=False))
+
+
+def _refusal(path: Path, refused: list[str], kinds: dict[str, Any]) -> str:
+    """The one warning line for settings a project file may not set, and where they go."""
+    names = [entry.split(" ", 1)[0] for entry in refused]
+    variables = [kinds[name].metadata["env"] for name in names if kinds[name].metadata["env"]]
+    where = f"the environment ({', '.join(variables)}), " if variables else ""
+    them = "it" if len(refused) == 1 else "them"
+    return (f"{path}: ignored {', '.join(refused)}: the agent can write this file, so it may "
+            f"not weaken the sandbox or reach outside it; set {them} in ~/.pygent.toml, "
+            f"{where}or with a flag")
 
 
 def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:
@@ -156,7 +257,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")
         return {str(k): str(v) for k, v in value.items()}
-    if name == "use_docker":
+    if name in ("use_docker", "confine"):
         return parse_bool(value)
     if name == "max_tokens":
         if value is None or str(value).strip() == "":
@@ -170,8 +271,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return int(value)
     if isinstance(default, float):
         number = float(value)
-        if number <= 0:
-            raise ValueError("must be positive")
+        if not (number > 0 and math.isfinite(number)):
+            raise ValueError("must be a positive number")
         return number
     return None if value is None else str(value)
 

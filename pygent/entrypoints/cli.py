@@ -52,7 +52,8 @@ def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--workspace", metavar="DIR", default=default,
                         help="workspace folder to use and keep (default: a temporary one)")
     parser.add_argument("--config", metavar="FILE", default=default,
-                        help="settings file (default: ./pygent.toml, then ~/.pygent.toml)")
+                        help="your settings file, read instead of ~/.pygent.toml and "
+                        "./pygent.toml")
     parser.add_argument("--confirm", action="store_const", const=True, default=default,
                         help="ask before each bash command the model runs")
     parser.add_argument("--max-steps", type=positive_int, metavar="N", default=default,
@@ -84,13 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_cli_settings(args: argparse.Namespace) -> Settings:
-    """Defaults, the settings file and the environment, with the flags on top."""
+    """Defaults, the settings files and the environment, with the flags on top.
+
+    The ``--workspace`` flag is passed in too: a settings file inside it is a project file.
+    """
     from ..app.settings import load_settings
 
     workspace = args.workspace
     if workspace:
         workspace = os.path.abspath(os.path.expanduser(workspace))
-    return load_settings(config_file=args.config).with_overrides(
+    return load_settings(config_file=args.config, workspace=workspace).with_overrides(
         backend=args.backend,
         model=args.model,
         workspace=workspace,
@@ -123,12 +127,32 @@ def open_session(settings: Settings, renderer: Renderer) -> Session:
     return Session(agent, approval)
 
 
+def confirm_prompt(command: str) -> str:
+    """The question asked before ``command`` runs, its control characters shown escaped.
+
+    A carriage return or an ANSI code could otherwise redraw the line to show another command.
+    """
+    from ..domain.visible import has_hidden, visible
+
+    notes = []
+    lines = command.count("\n") + 1
+    if lines > 1:  # so the start of a long command is looked for above
+        notes.append(f"{lines} lines")
+    if has_hidden(command):
+        notes.append("contains control characters, shown escaped")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    return f"Run `{visible(command)}`?{note} [y/N] "
+
+
 def terminal_ask(renderer: Renderer) -> Any:
-    """A confirmation callback that asks on the terminal; no answer (EOF) means no."""
+    """A confirmation callback that asks on the terminal; no answer (EOF) means no.
+
+    It is given the very command that runs, and shows it with hidden characters escaped.
+    """
 
     def ask(command: str) -> bool:
         renderer.spinner.stop()
-        prompt = renderer.paint(f"Run `{command}`? [y/N] ", "\x1b[33m")
+        prompt = renderer.paint(confirm_prompt(command), "\x1b[33m")
         renderer.err.write(prompt)
         renderer.err.flush()
         reply = sys.stdin.readline()
@@ -226,14 +250,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         Renderer(out=sys.stderr).notice("Interrupted.")
         return EXIT_INTERRUPTED
     except (PygentError, SandboxError, OSError) as exc:
-        Renderer(out=sys.stderr).error(str(exc) or type(exc).__name__)
+        Renderer(out=sys.stderr).error(without_secrets(str(exc) or type(exc).__name__))
         return EXIT_ERROR
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("PYGENT_DEBUG"):
             raise
-        Renderer(out=sys.stderr).error(
-            f"unexpected {type(exc).__name__}: {exc} (set PYGENT_DEBUG=1 for the traceback)")
+        Renderer(out=sys.stderr).error(without_secrets(
+            f"unexpected {type(exc).__name__}: {exc} (set PYGENT_DEBUG=1 for the traceback)"))
         return EXIT_ERROR
+
+
+def without_secrets(text: str) -> str:
+    """An error line with the values of secret variables taken out: it may land in a CI log."""
+    from ..adapters.history_store import REDACTED, secret_pattern
+    from ..container import host_secrets
+
+    pattern = secret_pattern(host_secrets(), whole_words_below=8)
+    return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
 if __name__ == "__main__":  # pragma: no cover

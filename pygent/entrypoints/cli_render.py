@@ -1,4 +1,9 @@
-"""Terminal output for the CLI: Markdown, tool calls, folded output, a spinner; stdlib only."""
+"""Terminal output for the CLI: Markdown, tool calls, folded output, a spinner; stdlib only.
+
+Text from outside (the model's words, a command and its output, error messages) is printed
+with its control characters made visible, so it cannot move the cursor, clear the screen or
+write the clipboard (OSC 52); only the renderer's own styles reach the terminal as codes.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from ..domain.events import (
     ToolCallStarted,
     ToolOutput,
 )
+from ..domain.visible import visible
 
 RESET, BOLD, DIM, ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[3m"
 RED, GREEN, YELLOW, BLUE, MAGENTA, CYAN = (f"\x1b[{n}m" for n in range(31, 37))
@@ -106,11 +112,29 @@ def display_width(text: str) -> int:
     return width
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print: control characters escaped, line ends and tabs kept."""
+    if text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n")
+    return "\t".join(visible(part) for part in text.split("\t"))
+
+
 def describe_call(name: str, arguments: str) -> str:
-    """One line for a tool call: ``$ cmd`` for bash, else the name and its arguments."""
+    """One line for a tool call: ``$ cmd`` for bash, else the name and its arguments.
+
+    Hidden characters are shown escaped: what the line shows is what the command holds.
+    """
+    try:
+        return visible(_describe(name, arguments))
+    except RecursionError:
+        return visible(f"{name} (arguments nested too deeply to show)")
+
+
+def _describe(name: str, arguments: str) -> str:
     try:
         values = json.loads(arguments) if arguments else {}
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         values = None
     if not isinstance(values, dict):
         return f"{name} {arguments}"
@@ -206,16 +230,21 @@ class Renderer:
         return f"{style}{text}{RESET}" if self.color and style else text
 
     def line(self, text: str = "", *styles: str) -> None:
-        """Print one line to stdout."""
+        """Print one line to stdout, its control characters escaped, in the given styles."""
+        self.styled_line(self.paint(printable(text), *styles))
+
+    def styled_line(self, text: str) -> None:
+        """Print a line the renderer styled itself: its escape codes reach the terminal."""
         self.spinner.stop()
         self.end_stream()
-        print(self.paint(text, *styles), file=self.out, flush=True)
+        print(text, file=self.out, flush=True)
 
     def error(self, text: str) -> None:
         """Print an error line in red to stderr."""
         self.spinner.stop()
         self.end_stream()
         color = self.color and use_color(self.err)
+        text = printable(text)
         message = f"{RED}Error: {text}{RESET}" if color else f"Error: {text}"
         print(message, file=self.err, flush=True)
 
@@ -227,7 +256,7 @@ class Renderer:
         """Write a piece of streamed text where the last one ended; ended lines become Markdown."""
         self.spinner.stop()
         self._streamed = True
-        for piece in text.splitlines(keepends=True):
+        for piece in printable(text).splitlines(keepends=True):
             ended = piece.endswith(("\n", "\r"))
             piece = piece.rstrip("\r\n")
             self.out.write(piece)
@@ -264,7 +293,7 @@ class Renderer:
         self.spinner.stop()
         if isinstance(event, AssistantText):
             if not self.end_stream() and self.show_text:
-                self.line(render_markdown(event.text, self.color))
+                self.styled_line(render_markdown(printable(event.text), self.color))
         elif isinstance(event, ToolCallStarted):
             self.line(describe_call(event.name, event.arguments), BOLD, BLUE)
             self.spinner.start(f"running {event.name}")

@@ -245,3 +245,23 @@ def test_stepping_without_text_after_a_reply_is_refused(workspace: Path) -> None
     agent.step("hi")
     with pytest.raises(ValueError, match="needs new text"):
         agent.step()
+
+
+def test_parse_arguments_reports_deep_nesting_and_size_instead_of_raising() -> None:
+    from pygent.app.replies import MAX_ARGUMENT_BYTES
+
+    _, deep = parse_arguments("[" * 100_000 + "]" * 100_000)
+    assert deep is not None and "nested too deeply" in deep
+    big = '{"cmd": "' + "é" * (MAX_ARGUMENT_BYTES // 2) + '"}'
+    _, large = parse_arguments(big)
+    assert large == (f"arguments too large ({len(big.encode())} bytes; "
+                     f"the limit is {MAX_ARGUMENT_BYTES})")
+    assert parse_arguments(b'{"cmd": "ls"}') == ({"cmd": "ls"}, None)
+
+
+def test_a_string_parameter_given_another_type_is_a_bad_argument(workspace: Path) -> None:
+    model = FakeModel([calls(call("write_file", {"path": "a.txt", "content": 42}))])
+    agent = make_agent(model, workspace)
+    agent.step("go")
+    assert "content is int; the schema asks for a string" in (agent.conversation[-1].content or "")
+    assert not (workspace / "a.txt").exists()

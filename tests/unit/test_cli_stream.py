@@ -65,3 +65,11 @@ def test_a_line_that_wrapped_is_redrawn_from_its_first_row(monkeypatch: pytest.M
     line = "**bold** then plain words"  # 25 columns: three rows of 10
     render.event(AssistantDelta(line + "\n"))
     assert out.getvalue().startswith(line + "\r\x1b[2A\x1b[J")
+
+
+def test_a_streamed_carriage_return_or_escape_is_shown_not_acted_on() -> None:
+    render, out = renderer(color=True)
+    render.event(AssistantDelta("50%\r100% \x1b[2J"))
+    render.event(AssistantDelta("**done**\n"))
+    assert "\r100%" not in out.getvalue() and "\x1b[2J" not in out.getvalue()
+    assert out.getvalue().startswith("50%\\r100% \\x1b[2J**done**\r\x1b[J")

@@ -25,16 +25,21 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
     return "unset" if value in (None, {}, []) else f"`{value}`"
 
 
+#: What a project file (``./pygent.toml``, or one in the workspace) may do with a setting.
+PROJECT = {True: "yes", "add": "adds rules", "on": "on only"}
+
+
 def render_table() -> str:
-    """One row per setting: pygent.toml key, environment variable, default, meaning."""
+    """One row per setting: key, environment variable, project file, default, meaning."""
     rows = [
-        "| `pygent.toml` key | Environment variable | Default | Meaning |",
-        "| --- | --- | --- | --- |",
+        "| `pygent.toml` key | Environment variable | Project file | Default | Meaning |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for f in fields(Settings):
         env = f.metadata.get("env")
         rows.append(
-            f"| `{f.name}` | {f'`{env}`' if env else 'file only'} | {_default(f)} | "
+            f"| `{f.name}` | {f'`{env}`' if env else 'file only'} | "
+            f"{PROJECT.get(f.metadata.get('project'), 'no')} | {_default(f)} | "
             f"{f.metadata['doc'].replace('|', chr(92) + '|')} |"
         )
     return "\n".join(rows)

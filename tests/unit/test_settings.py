@@ -22,8 +22,8 @@ def test_defaults_without_file_or_environment(tmp_path: Path) -> None:
     )
 
 
-def test_the_environment_wins_over_pygent_toml(tmp_path: Path) -> None:
-    (tmp_path / "pygent.toml").write_text(
+def test_the_environment_wins_over_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / ".pygent.toml").write_text(
         'model = "from-file"\ncommand_timeout = 5\n[env]\nFOO = "bar"\n'
     )
     settings = load_settings(
@@ -61,10 +61,35 @@ def test_bad_values_name_the_setting(tmp_path: Path, environ: dict[str, str], me
         load_settings(environ={"HOME": str(tmp_path), **environ}, cwd=tmp_path)
 
 
-def test_an_unknown_key_in_the_file_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "pygent.toml").write_text("colour = 1\n")
+def test_an_unknown_key_in_the_users_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / ".pygent.toml").write_text("colour = 1\n")
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings(environ={"HOME": str(tmp_path)}, cwd=tmp_path)
+
+
+def test_a_project_file_is_read_over_the_users_file(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir(), cwd.mkdir()
+    (home / ".pygent.toml").write_text('model = "mine"\nmax_steps = 5\ndeny = ["git push"]\n')
+    (cwd / "pygent.toml").write_text('model = "project"\ndeny = ["rm -rf /", "git push"]\n')
+    settings = load_settings(environ={"HOME": str(home)}, cwd=cwd)
+    assert (settings.model, settings.max_steps) == ("project", 5)
+    assert settings.deny == ["git push", "rm -rf /"]
+
+
+def test_a_bad_value_in_a_project_file_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "pygent.toml").write_text('max_steps = "many"\npersona_name = "Ada"\n')
+    settings = load_settings(environ={"HOME": str(tmp_path / "nowhere")}, cwd=tmp_path)
+    assert (settings.max_steps, settings.persona_name) == (20, "Ada")
+    assert "max_steps" in caplog.text
+
+
+def test_a_number_setting_must_be_finite(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="request_timeout"):
+        load_settings(environ={"HOME": str(tmp_path), "PYGENT_REQUEST_TIMEOUT": "inf"},
+                      cwd=tmp_path)
 
 
 def test_use_docker_reads_yes_no_and_auto(tmp_path: Path) -> None:
