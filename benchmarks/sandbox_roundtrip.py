@@ -51,7 +51,7 @@ def checked(sandbox: Any, command: str, size: int) -> Callable[[], None]:
 def exec_per_command(sandbox: DockerSandbox, command: list[str], size: int) -> Callable[[], None]:
     """One fresh ``docker exec`` (SDK ``exec_run``) per command, in the sandbox's container."""
     container = sandbox._client.containers.get(sandbox.container_id)
-    user = f"{os.getuid()}:{os.getgid()}" if os.getuid() else "1000:1000"
+    user = sandbox._user or ""  # the user the sandbox's own commands run as
 
     def call() -> None:
         code, out = container.exec_run(command, user=user, workdir="/workspace")

@@ -122,12 +122,17 @@ def make_local_sandbox(settings: Settings) -> Any:
     """The host sandbox."""
     from .adapters.local_sandbox import LocalSandbox
 
-    return LocalSandbox(
+    sandbox = LocalSandbox(
         settings.workspace,
         timeout=settings.command_timeout,
         output_limit=settings.output_limit,
         env=settings.env,
+        confine=settings.confine,
+        network=settings.local_network,
     )
+    if sandbox.unconfined_reason.startswith("bubblewrap cannot"):  # installed, yet failing
+        log.warning("Local commands run unconfined: %s", sandbox.unconfined_reason)
+    return sandbox
 
 
 def make_history(settings: Settings) -> Any:

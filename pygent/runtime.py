@@ -42,6 +42,12 @@ class Runtime:
         return self.sandbox.kind == "docker"
 
     @property
+    def label(self) -> str:
+        """Where commands run: ``Docker``, ``local (confined)`` or ``local (unconfined)``."""
+        label = getattr(self.sandbox, "label", None)
+        return str(label) if label else {"docker": "Docker"}.get(self.kind, self.kind)
+
+    @property
     def kind(self) -> str:
         """``"docker"`` or ``"local"``."""
         return self.sandbox.kind

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from pygent.adapters.workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
+from pygent.adapters.workspace_paths import WorkspaceFiles
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
 from pygent.domain.sandbox import CommandResult, SandboxError
 
@@ -85,15 +85,13 @@ class FakeSandbox:
         return CommandResult(f"ran {command}\n")
 
     def write_file(self, path: str, text: str) -> Path:
-        target = resolve_in_workspace(self.workspace, path)
-        write_text(target, text)
-        return target
+        return WorkspaceFiles(self.workspace).write_text(path, text)
 
     def read_file(self, path: str) -> str:
-        return read_text(resolve_in_workspace(self.workspace, path))
+        return WorkspaceFiles(self.workspace).read_text(path)
 
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
-        return copy_into(self.workspace, src, dest)
+        return WorkspaceFiles(self.workspace).copy_in(src, dest)
 
     def interrupt(self) -> None:
         self.interrupts = getattr(self, "interrupts", 0) + 1

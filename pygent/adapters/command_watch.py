@@ -3,47 +3,35 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from typing import Callable
 
 from ..domain.sandbox import CommandResult
-from .process_tree import boot_ticks
 
 
 class CommandWatch:
-    """Knows whether a command runs and since when, so an interrupt can kill just that."""
+    """Knows whether a command runs, so an interrupt can kill just that."""
 
     def __init__(self) -> None:
-        self.started: Optional[int] = None
         self.interrupted = False
         self._idle = threading.Event()
         self._idle.set()
 
-    def watch(self, run: Callable[[Optional[int]], CommandResult]) -> CommandResult:
-        """Call ``run(started)`` as the running command; note an interrupt in its result."""
-        started = boot_ticks()
-        self.begin(started)
+    def watch(self, run: Callable[[], CommandResult]) -> CommandResult:
+        """Call ``run()`` as the running command; note an interrupt in its result."""
+        self.interrupted = False
+        self._idle.clear()
         try:
-            result = run(started)
+            result = run()
         finally:
-            interrupted = self.end()
+            interrupted, self.interrupted = self.interrupted, False
+            self._idle.set()
         if interrupted:
             result.notice = "; ".join(n for n in ("interrupted by the user", result.notice) if n)
         return result
 
-    def begin(self, started: Optional[int]) -> None:
-        """A command starts (``started``: boot ticks, for finding its processes)."""
-        self.started, self.interrupted = started, False
-        self._idle.clear()
-
-    def end(self) -> bool:
-        """The command is over; return whether it was interrupted."""
-        interrupted, self.interrupted, self.started = self.interrupted, False, None
-        self._idle.set()
-        return interrupted
-
     def interrupt(
         self,
-        kill_command: Callable[[Optional[int]], object],
+        kill_command: Callable[[], object],
         kill_shell: Callable[[], object],
         grace: float,
     ) -> None:
@@ -51,7 +39,7 @@ class CommandWatch:
         if self._idle.is_set():
             return
         self.interrupted = True
-        kill_command(self.started)
+        kill_command()
         if not self._idle.wait(grace):
             kill_shell()  # stuck in a shell builtin: the run ends and restarts the shell
             self._idle.wait(grace)

@@ -19,7 +19,6 @@ OWNER_HOST = "pygent.owner_host"
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_OUTPUT = "/pygent-output"
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-ROOT_STAND_IN = 1000  # the uid:gid commands run as when the invoking user is root
 LOCAL_HINT = "or run commands locally with --no-docker / PYGENT_USE_DOCKER=0"
 
 
@@ -102,11 +101,15 @@ def owner_labels() -> dict[str, str]:
 
 
 def container_user() -> tuple[Optional[int], Optional[int]]:
-    """The uid:gid commands run as: the invoking user's, or a stand-in when that is root."""
+    """The uid:gid commands run as: the invoking user's, or, for root, an id no host account
+    has (never root: the container must not own the host's root files)."""
     if not hasattr(os, "getuid"):
         return None, None
     if os.getuid() == 0:
-        return ROOT_STAND_IN, ROOT_STAND_IN
+        from .workspace_owner import stand_in_id
+
+        stand_in = stand_in_id()
+        return stand_in, stand_in
     return os.getuid(), os.getgid()
 
 

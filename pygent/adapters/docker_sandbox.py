@@ -1,8 +1,9 @@
 """A sandbox in a Docker container: one hardened container and one persistent bash per sandbox.
 
 The workspace is bind-mounted at /workspace; a second bind mount (a host temporary folder)
-holds the command output files, so the host reads them directly. Containers carry owner
-labels and are removed by ``close()``, at exit, on SIGTERM, or by the next session's reaper.
+holds the command output files, which the host reads through a handle on that folder,
+never following a link the container made. Containers carry owner labels and are removed
+by ``close()``, at exit, on SIGTERM, or by the next session's reaper.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..domain.sandbox import CommandResult, SandboxError
+from .command_output import OutputFolder
 from .command_watch import CommandWatch
 from .docker_cleanup import track, untrack
 from .docker_engine import (
@@ -32,8 +34,13 @@ from .docker_engine import (
 )
 from .docker_shell import KILL_SCRIPT, ExecShell, ShellGone
 from .shell_env import sandbox_env
-from .shell_protocol import ShellProtocol, read_capped_output, result_from
-from .workspace_paths import copy_into, read_text, resolve_in_workspace, write_text
+from .shell_protocol import ShellProtocol, join_notices, result_from
+from .workspace_owner import WorkspaceGrant
+from .workspace_paths import WorkspaceFiles, clear_setid_bits
+
+# Git refuses a repository another uid owns; the stand-in user works in the root's files.
+TRUST_ANY_REPOSITORY = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory",
+                        "GIT_CONFIG_VALUE_0": "*"}
 
 GRACE = 2.0  # seconds the shell gets to report after its command was killed
 OOM_PROBE = "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control"
@@ -71,25 +78,40 @@ class DockerSandbox:
         self.limits = Limits(network, memory, cpus, pids)
         self._uid, self._gid = container_user()
         self._user = None if self._uid is None else f"{self._uid}:{self._gid}"
-        self._state = Path(tempfile.mkdtemp(prefix="pygent-out-"))
-        self._give(self.workspace, recursive=True)
-        self._give(self._state)
-        self._env = sandbox_env(env, host={"PATH": CONTAINER_PATH, "HOME": "/tmp",
-                                           "LANG": "C.UTF-8"})
+        self._output = OutputFolder()
+        self._closed = False
+        self._container: Any = None
+        self._shell: Optional[ExecShell] = None
+        self._grant: Optional[WorkspaceGrant] = None
+        extra = dict(env or {})
+        stand_in = self._uid
+        if stand_in is not None and stand_in != os.getuid():  # root: a stand-in user
+            self._grant = WorkspaceGrant(stand_in, (os.getuid(), os.getgid()))
+            extra = {**TRUST_ANY_REPOSITORY, **extra}
+        self._files = WorkspaceFiles(self.workspace, alias=CONTAINER_WORKSPACE,
+                                     adopt=self._grant.grant if self._grant else None)
+        self._env = sandbox_env(extra, host={"PATH": CONTAINER_PATH, "HOME": "/tmp",
+                                             "LANG": "C.UTF-8"})
         self._protocol = ShellProtocol()
         self._watch = CommandWatch()
         self._count = 0
         self._oom_kills = 0
-        self._closed = False
-        self._container: Any = None
-        self._shell: Optional[ExecShell] = None
+        self._command_ticks = 0  # when the running command began, by the container's clock
         self._notice = ""
         track(self)
         try:
+            if self._grant is not None:
+                os.fchown(self._output.fd, self._grant.uid, self._grant.uid)  # our folder
+                self._grant.grant_tree(self.workspace)
             self._start_container()
         except BaseException:
             self.close()
             raise
+
+    @property
+    def label(self) -> str:
+        """Where commands run, as the banner says it."""
+        return "Docker"
 
     @property
     def container_id(self) -> Optional[str]:
@@ -99,7 +121,8 @@ class DockerSandbox:
     # -- the container and its shell ----------------------------------------------------------
     def _start_container(self) -> None:
         self._container = start_container(
-            self._client, image=self.image, workspace=self.workspace, output_dir=self._state,
+            self._client, image=self.image, workspace=self.workspace,
+            output_dir=self._output.path,
             user=self._user, env=self._env, limits=self.limits)
         self._oom_kills = 0
         self._start_shell(CONTAINER_WORKSPACE)
@@ -136,9 +159,15 @@ class DockerSandbox:
             return None
         return None if code is None else out.decode("utf-8", errors="replace")
 
-    def _kill_command(self, started: Optional[int], everything: bool = False) -> bool:
-        assert self._shell is not None
-        args = [str(self._shell.pid), str(started or 0)] + (["all"] if everything else [])
+    def _kill_command(self, everything: bool = False) -> bool:
+        """Kill what the running command started, or with ``everything`` the shell and all it
+        ever started; False when the helper cannot run."""
+        shell = self._shell
+        assert shell is not None
+        if everything:
+            args = [str(shell.pid), str(shell.started), "all", "0", str(shell.pid - 1)]
+        else:
+            args = [str(shell.pid), str(self._command_ticks), "", str(self._protocol.sequence)]
         return self._exec(KILL_SCRIPT, *args) is not None
 
     def _respawn_shell(self) -> str:
@@ -146,7 +175,7 @@ class DockerSandbox:
         assert self._shell is not None
         cwd = (self._exec('readlink "/proc/$1/cwd"', str(self._shell.pid)) or "").strip()
         cwd = cwd or CONTAINER_WORKSPACE
-        self._kill_command(0, everything=True)
+        self._kill_command(everything=True)
         self._drop_shell()
         self._start_shell(cwd)
         return f"the shell was restarted in {cwd}; exported variables and functions were reset"
@@ -158,17 +187,23 @@ class DockerSandbox:
         except SandboxError:
             return self._replace_container("the shell could not be restarted")
 
-    def _recover(self, started: Optional[int]) -> str:
+    def _recover(self) -> str:
         """After a timeout or interrupt: kill the command's processes, or restart the shell."""
         assert self._shell is not None
-        if self._kill_command(started):
+        why = "the shell did not stop"
+        if self._kill_command():
             try:
-                if self._shell.read_status(GRACE) is not None and self._shell.sync(GRACE):
-                    return ""
+                found = self._shell.read_status(GRACE)
+                if found is not None and found[2]:
+                    why = "the command ended or replaced the shell (exec)"
+                elif found is not None:
+                    synced = self._shell.sync(GRACE)
+                    if synced is not None and not synced[2]:
+                        return ""
             except BaseException:
                 pass
         if container_problem(self._client, self._container.id) is None:
-            return self._restart_shell()
+            return join_notices(why, self._restart_shell())
         return self._replace_container("the command could not be stopped")
 
     def _settled_problem(self, wait: float = 3.0) -> Optional[str]:
@@ -194,7 +229,7 @@ class DockerSandbox:
         """Run ``command``; stdin is /dev/null, stdout and stderr come back together."""
         if self._closed:
             raise SandboxError("this sandbox has been cleaned up; start a new one")
-        return self._watch.watch(lambda started: self._run(command, timeout, started))
+        return self._watch.watch(lambda: self._run(command, timeout))
 
     def interrupt(self) -> None:
         """Stop the running command from another thread; nothing happens when idle."""
@@ -202,91 +237,71 @@ class DockerSandbox:
         if shell is None:
             return
         self._watch.interrupt(
-            lambda started: self._kill_command(started),
+            lambda: self._kill_command(),
             lambda: self._exec('kill -9 "$1"', str(shell.pid)),
             GRACE,
         )
 
-    def _run(self, command: str, timeout: Optional[float], started: Optional[int]) -> CommandResult:
+    def _run(self, command: str, timeout: Optional[float]) -> CommandResult:
         notice, self._notice = self._notice, ""
         if self._shell is None:
             notice = self._replace_container(notice or "the container had stopped")
         assert self._shell is not None
         self._count += 1
         name = f"out.{self._count}"
-        out, shown = self._state / name, f"{CONTAINER_OUTPUT}/{name}"
+        shown = f"{CONTAINER_OUTPUT}/{name}"
         limit = self.timeout if timeout is None else timeout
+        self._command_ticks = self._shell.ticks_now()
         try:
             self._shell.send(self._protocol.command_line(command, shown))
             try:
                 found = self._shell.read_status(limit)
             except BaseException:  # Ctrl-C: kill what the command started, keep the shell
-                self._recover(started)
+                self._recover()
                 raise
         except ShellGone:
             found = (b"", -1, True)
         if found is None:
-            extra = self._recover(started)
-            text, truncated = read_capped_output(out, self.output_limit, shown)
-            return result_from(text, 124, b"", truncated, shown, timed_out=True,
-                               notice=_join(notice, f"timed out after {limit:g} s", extra))
+            extra = self._recover()
+            output = self._output.read(name, self.output_limit, shown)
+            return result_from(output, 124, b"", shown, timed_out=True, notice=join_notices(
+                notice, f"timed out after {limit:g} s", extra))
         before, status, ended = found
-        text, truncated = read_capped_output(out, self.output_limit, shown)
+        output = self._output.read(name, self.output_limit, shown)
         if ended:
             problem = container_problem(self._client, self._container.id)
             if problem is None:
                 try:
-                    return result_from(text, status, before, truncated, shown, notice=_join(
-                        notice, "the command ended the shell; " + self._respawn_shell()))
+                    return result_from(output, status, before, shown, notice=join_notices(
+                        notice, "the command ended the shell", self._respawn_shell()))
                 except SandboxError:  # the engine had not yet seen the container stop
                     problem = self._settled_problem()
             self._drop_shell()
             self._notice = problem = problem or "the shell could not be restarted"
-            return CommandResult(text, 137 if status < 0 else status, notice=_join(
+            return CommandResult(output.text, 137 if status < 0 else status, notice=join_notices(
                 notice, f"{problem} while the command ran; the next command starts a "
-                "fresh container on the same workspace"))
+                "fresh container on the same workspace", output.problem))
         elif status == 137 and self._out_of_memory():
-            notice = _join(notice, "killed by the kernel: out of memory (the container's limit "
-                           f"is {self.limits.memory}, PYGENT_DOCKER_MEMORY)")
-        return result_from(text, status, before, truncated, shown, notice=notice)
+            notice = join_notices(notice, "killed by the kernel: out of memory (the container's "
+                                  f"limit is {self.limits.memory}, PYGENT_DOCKER_MEMORY)")
+        return result_from(output, status, before, shown, notice=notice)
 
     # -- files --------------------------------------------------------------------------------
-    def _give(self, path: Path, recursive: bool = False) -> None:
-        """Hand a host path (and its new parents) to the container user so commands can edit it."""
-        if self._uid is None or (self._uid == os.getuid() and self._gid == os.getgid()):
-            return
-        paths = [path]
-        if recursive and path.is_dir():
-            paths += [Path(root) / n for root, dirs, files in os.walk(path) for n in dirs + files]
-        parent = path.parent
-        while parent != self.workspace and self.workspace in parent.parents:
-            paths.append(parent)
-            parent = parent.parent
-        for item in paths:
-            try:
-                os.chown(item, self._uid, self._gid or 0, follow_symlinks=False)
-            except OSError:
-                pass
-
     def write_file(self, path: str, text: str) -> Path:
         """Write a text file inside the workspace (``/workspace/...`` paths too)."""
-        target = resolve_in_workspace(self.workspace, path, alias=CONTAINER_WORKSPACE)
-        write_text(target, text)
-        self._give(target)
-        return target
+        return self._files.write_text(path, text)
 
     def read_file(self, path: str) -> str:
         """Read a text file inside the workspace."""
-        return read_text(resolve_in_workspace(self.workspace, path, alias=CONTAINER_WORKSPACE))
+        return self._files.read_text(path)
 
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
         """Copy a host file or folder into the workspace."""
-        target = copy_into(self.workspace, src, dest, alias=CONTAINER_WORKSPACE)
-        self._give(target, recursive=True)
-        return target
+        return self._files.copy_in(src, dest)
 
     def close(self) -> None:
-        """Remove the container and the output files, and the workspace if it was temporary."""
+        """Remove the container, then give the workspace back: the invoking user owns what
+        the commands made and no set-id bit survives; a temporary workspace is removed."""
         if self._closed:
             return
         self._closed = True
@@ -295,11 +310,13 @@ class DockerSandbox:
         if self._container is not None:
             remove_container(self._client, self._container.id)
             self._container = None
-        shutil.rmtree(self._state, ignore_errors=True)
-        if self._owns_workspace:
-            shutil.rmtree(self.workspace, ignore_errors=True)
-        self._client.close()
-
-
-def _join(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
+        self._output.close()
+        try:
+            if self._owns_workspace:
+                shutil.rmtree(self.workspace, ignore_errors=True)
+            elif self._grant is not None:
+                self._grant.hand_back(self.workspace)
+            elif self.workspace.is_dir():
+                clear_setid_bits(self.workspace)
+        finally:
+            self._client.close()

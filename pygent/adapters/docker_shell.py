@@ -13,31 +13,52 @@ import struct
 import time
 from typing import Any, Optional
 
-from .shell_protocol import ShellProtocol
+from .shell_protocol import SHELL_TEXT_LIMIT, ShellProtocol
 
 HEADER = struct.Struct(">BxxxL")
+# stderr joins stdout, so the shell's messages and status lines keep their order
+SHELL = ["bash", "-c", "exec bash --noprofile --norc 2>&1"]
+TICKS_PER_SECOND = 100  # USER_HZ: the unit of start times in /proc/PID/stat on Linux
 
-# Kill what a shell's command started: members of the shell's session ($1) started at or
-# after $2 (clock ticks since boot); with $3 = all, the shell too. Only bash builtins are
-# used, so it needs no new process inside a container that may be out of pids.
-KILL_SCRIPT = r"""s=$1; t=$2; all=$3
+# Kill what a shell's command started: every process of the container but init and this
+# script (and, unless $3 = all, the shell $1) started after $2, the command's start in
+# clock ticks since boot by the container's clock. Near that tick (10 ms apart, and the host
+# only estimates it) a process counts when it inherited PYGENT_COMMAND=$4, so a job an
+# earlier command started just before is spared. With all, $2 is the shell's own start and
+# $5 its pid minus one (what started in the same tick with a lower pid was there before).
+# By start, not by session or parent, so `setsid` and double forks are found too. Only bash
+# builtins are used, so it needs no new process inside a container that may be out of pids.
+KILL_SCRIPT = r"""s=$1; t=$2; all=$3; n=$4; low=${5:-0}
 [ -z "$all" ] && kill -INT "$s" 2>/dev/null  # the shell's trap skips the rest of the command
-for round in 1 2 3 4 5 6; do
+for round in 1 2 3 4 5 6 7 8 9 10; do
   hit=
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
-    [ "$p" = "$$" ] && continue
+    { [ "$p" = 1 ] || [ "$p" = "$$" ]; } && continue
+    [ "$p" = "$s" ] && [ -z "$all" ] && continue
     read -r l < "$d/stat" 2>/dev/null || continue
     set -- ${l##*) }
-    [ "$4" = "$s" ] || continue
-    [ "$p" = "$s" ] && [ -z "$all" ] && continue
-    [ "${20}" -ge "$t" ] || [ "$p" = "$s" ] || continue
+    [ "$1" = Z ] && continue
+    if [ -n "$all" ]; then
+      [ "${20}" -gt "$t" ] || { [ "${20}" -eq "$t" ] && [ "$p" -gt "$low" ]; } || continue
+    elif [ "${20}" -le $((t + 2)) ]; then
+      [ "${20}" -ge $((t - 2)) ] || continue
+      mine=
+      while IFS= read -r -d '' e; do
+        [ "$e" = "PYGENT_COMMAND=$n" ] && { mine=1; break; }
+      done < "$d/environ" 2>/dev/null
+      [ -n "$mine" ] || continue
+    fi
     kill -9 "$p" 2>/dev/null && hit=1
   done
   [ -z "$hit" ] && break
 done
 exit 0
 """
+
+# The shell's own start time in clock ticks since boot, with builtins only.
+START_TICKS = 'read -r __l < /proc/$$/stat; set -- ${__l##*) }; unset __l; printf %s "${20}"'
+TICKS_PER_SECOND = 100  # USER_HZ: the unit of start times in /proc/PID/stat
 
 
 class ShellGone(Exception):
@@ -52,7 +73,7 @@ class ExecShell:
         self._api = api
         self._protocol = protocol
         created = api.exec_create(
-            container_id, ["bash", "--noprofile", "--norc"], stdin=True, stdout=True,
+            container_id, SHELL, stdin=True, stdout=True,
             stderr=True, tty=False, user=user or "", workdir=workdir,
         )
         self._exec_id = created["Id"]
@@ -61,11 +82,23 @@ class ExecShell:
         self._sock.settimeout(None)
         self._pending = b""
         self._text = b""
-        self.pid = self._ask_pid()
+        self.pid = self._ask('"$$"')  # its answer also says the shell is ready
+        self.started = self._ask(f'"$({START_TICKS})"')  # by the container's own clock
+        uptime = self._ask('"$((10#${__u/./}))"', "read -r __u __ </proc/uptime; ")
+        self._clock = (uptime, time.monotonic())
 
-    def _ask_pid(self) -> int:
-        """The shell's pid inside the container; its answer also says the shell is ready."""
-        found = self.sync(30.0)
+    def ticks_now(self) -> int:
+        """The container's clock now, in the ticks of process start times.
+
+        Read in the container once, then advanced by ours: right where the engine runs in
+        a VM with another boot time, and free on every command."""
+        ticks, then = self._clock
+        return ticks + int((time.monotonic() - then) * TICKS_PER_SECOND)
+
+    def _ask(self, value: str, before: str = "") -> int:
+        """A number the shell reports (``value`` is a shell word; ``before`` runs first)."""
+        self.send(before.encode() + self._protocol.status_line(value))
+        found = self.read_status(30.0)
         if found is None or found[2]:
             raise ShellGone("the shell in the container did not start")
         return found[1]
@@ -112,7 +145,7 @@ class ExecShell:
             end = HEADER.size + size
             if len(self._pending) < end:
                 break
-            self._text += self._pending[HEADER.size : end]
+            self._text = (self._text + self._pending[HEADER.size : end])[-SHELL_TEXT_LIMIT:]
             self._pending = self._pending[end:]
 
     def exit_code(self) -> int:

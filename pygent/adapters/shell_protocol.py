@@ -8,13 +8,12 @@ the shell's stdout.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-from pathlib import Path
 from typing import Optional
 
 from ..domain.sandbox import CommandResult
+from .command_output import CapturedOutput
 
 
 def ansi_c_quote(text: str) -> str:
@@ -35,7 +34,10 @@ def ansi_c_quote(text: str) -> str:
     return "$'" + "".join(out) + "'"
 
 
-RUNNER = "__pygent_run() { trap 'return 130' INT; eval \"$1\"; }; trap : INT; __pygent_run"
+SHELL_TEXT_LIMIT = 65536  # bytes of stray shell output kept while looking for a status line
+
+RUNNER = "__pygent_run() { trap 'return 130' INT; eval \"$1\"; }; trap : INT;"
+COMMAND_VAR = "PYGENT_COMMAND"  # each command's processes inherit its number in this variable
 
 
 class ShellProtocol:
@@ -61,10 +63,12 @@ class ShellProtocol:
         The command runs in a function whose SIGINT trap returns from it, so an interrupt
         skips the rest of the command (builtin loops too) while ``cd`` and ``export`` persist;
         between commands SIGINT is trapped to do nothing, so a late one cannot end the shell.
+        Its processes inherit ``PYGENT_COMMAND=<its number>``, so they can be told apart.
         """
         quoted_out = "'" + output_path.replace("'", "'\\''") + "'"
         run = (
-            f"{RUNNER} {ansi_c_quote(command)} </dev/null >{quoted_out} 2>&1; "
+            f"{RUNNER} {COMMAND_VAR}={self.sequence + 1} __pygent_run {ansi_c_quote(command)} "
+            f"</dev/null >{quoted_out} 2>&1; "
             "set -- $?; trap : INT; "
         )
         return run.encode("utf-8", errors="surrogateescape") + self.status_line('"$1"')
@@ -83,60 +87,29 @@ class ShellProtocol:
         return None
 
 
-def read_capped_output(
-    path: Path, limit: int, shown_path: Optional[str] = None
-) -> tuple[str, bool]:
-    """Read a command's output file: all of it, or its head and tail with a marker.
-
-    When the output is cut, the file is kept (under ``shown_path`` in the marker) so the
-    model can page through it; otherwise it is removed.
-    """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return "", False
-    half = max(limit // 2, 1)
-    with path.open("rb") as handle:
-        if size <= limit:
-            data = handle.read()
-            truncated = False
-        else:
-            head = handle.read(half)
-            handle.seek(size - half)
-            tail = handle.read(half)
-            omitted = size - 2 * half
-            marker = (
-                f"\n[... {omitted} bytes of output omitted; the full output "
-                f"({size} bytes) is in {shown_path or path} ...]\n"
-            ).encode()
-            data = head + marker + tail
-            truncated = True
-    if not truncated:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    return data.decode("utf-8", errors="replace"), truncated
+def join_notices(*parts: str) -> str:
+    """Notices for one result, in order, without empty ones."""
+    return "; ".join(p for p in parts if p)
 
 
 def result_from(
-    output: str,
+    output: CapturedOutput,
     status: int,
     shell_text: bytes,
-    truncated: bool,
     full_path: Optional[str],
     timed_out: bool = False,
     notice: str = "",
 ) -> CommandResult:
     """Combine the pieces of a finished command into a :class:`CommandResult`."""
+    text = output.text
     extra = shell_text.decode("utf-8", errors="replace").strip("\n")
     if extra:
-        output = f"{output}{'' if not output or output.endswith(chr(10)) else chr(10)}{extra}\n"
+        text = f"{text}{'' if not text or text.endswith(chr(10)) else chr(10)}{extra}\n"
     return CommandResult(
-        output=output,
+        output=text,
         exit_code=status,
         timed_out=timed_out,
-        truncated=truncated,
-        full_output_path=full_path if truncated else None,
-        notice=notice,
+        truncated=output.truncated,
+        full_output_path=full_path if output.truncated else None,
+        notice=join_notices(notice, output.problem),
     )

@@ -72,11 +72,12 @@ class SlashCompleter(Completer):
 def banner(session: Session, settings: Settings) -> list[str]:
     """Who is answering, where commands run, which model, which workspace; then a hint."""
     runtime = session.runtime
-    where = "Docker" if runtime.use_docker else "local"
+    where = runtime.label
     backend = resolve_backend(settings)
     model = session.agent.model_name if backend == "openai" else backend
     lines = [
-        f"{session.agent.persona.name} ({where}) - model: {model} - workspace: {runtime.workspace}",
+        f"{session.agent.persona.name} - {where} - model: {model} - workspace: "
+        f"{runtime.workspace}",
         "Type /help for commands; /exit or Ctrl-D leaves, Ctrl-C interrupts a step.",
     ]
     if backend == "direct":

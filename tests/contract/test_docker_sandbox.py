@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from pygent.adapters.docker_engine import DockerUnavailable, remove_container
 from pygent.adapters.docker_sandbox import DockerSandbox
 from pygent.adapters.local_sandbox import LocalSandbox
+from pygent.adapters.workspace_owner import stand_in_id
 from pygent.app.settings import Settings
 from pygent.container import open_sandbox
 from pygent.runtime import Runtime
@@ -65,7 +67,10 @@ def test_commands_run_without_capabilities_as_a_non_root_user(box: DockerSandbox
     assert status[:2] == ["CapEff:", "0000000000000000"]
     uid = int(status[2])
     assert uid != 0
-    assert uid == (1000 if os.getuid() == 0 else os.getuid())
+    assert uid == (stand_in_id() if os.getuid() == 0 else os.getuid())
+    if os.getuid() == 0:  # the stand-in is no host account's uid
+        with pytest.raises(KeyError):
+            pwd.getpwuid(uid)
 
 
 def test_limits_and_owner_labels_are_set_on_the_container(box: DockerSandbox, client: Any) -> None:
@@ -87,7 +92,9 @@ def test_files_from_either_side_can_be_edited_by_the_other(box: DockerSandbox) -
     assert result.exit_code == 0, result.to_text()
     assert box.read_file("notes/todo.txt") == "one\ntwo\n"
     owner = (box.workspace / "notes" / "new.txt").stat().st_uid
-    assert owner == (1000 if os.getuid() == 0 else os.getuid())
+    assert owner == (stand_in_id() if os.getuid() == 0 else os.getuid())
+    box.close()  # when the session ends, the invoking user owns what the commands made
+    assert (box.workspace / "notes" / "new.txt").stat().st_uid == os.getuid()
 
 
 def test_a_truncated_output_names_the_path_inside_the_container(box: DockerSandbox) -> None:

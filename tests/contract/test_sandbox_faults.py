@@ -38,9 +38,9 @@ def test_a_shell_killed_from_outside_between_commands_is_replaced_and_says_so(
     box = LocalSandbox(workspace, timeout=20)
     try:
         box.run("true")
-        assert box._shell is not None
-        os.kill(box._shell.pid, signal.SIGKILL)
-        box._shell.wait()
+        assert box._process is not None
+        os.kill(box._process.pid, signal.SIGKILL)
+        box._process.wait()
         result = box.run("echo alive")
         assert result.output == "alive\n" and "new one was started" in result.notice
     finally:

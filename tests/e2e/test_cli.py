@@ -135,7 +135,8 @@ def workspace_of(terminal: Terminal) -> Path:
 
 def test_the_seed_session_works_offline_and_exit_cleans_up(start: Launch, home: Path) -> None:
     term = start()
-    assert "Pygent (local) - model: direct - workspace:" in term.transcript
+    assert re.search(r"Pygent - local \((un)?confined\) - model: direct - workspace:",
+                     term.transcript), term.transcript
     assert "OPENAI_API_KEY" in term.transcript and "/help" in term.transcript
     workspace = workspace_of(term)
     assert workspace.is_dir()
@@ -156,7 +157,7 @@ def test_the_seed_session_runs_in_docker_with_the_docker_flag(
     start: Launch, docker_image: str
 ) -> None:
     term = start("--docker", PYGENT_IMAGE=docker_image)
-    assert "Pygent (Docker) - model: direct" in term.transcript
+    assert "Pygent - Docker - model: direct" in term.transcript
     workspace = workspace_of(term)
     assert "\nHello\n" in term.run('echo "Hello"')
     term.run('write_file path="hello.txt" content="Hello from Pygent"')
