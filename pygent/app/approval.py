@@ -1,120 +1,112 @@
 """Which tool calls may run: deny rules from the settings, then the person's confirmation.
 
-Deny rules are command prefixes matched word by word on the shell-parsed command, in every
-segment of ``a && b``, ``a; b``, ``a | b``, ``$(...)`` and ``bash -c '...'``. They are a
-safety net against a model's mistakes, not a security boundary: the sandbox is that.
+Deny rules guard against a model's mistakes, not against a hostile model: the sandbox is the
+boundary. A rule is matched against every program the bash command starts by name (through
+``&&``, pipes, ``$(...)``, wrappers such as ``sudo`` or ``timeout``, ``find -exec``, ``xargs``
+and ``sh -c``); with rules set, what cannot be checked before it runs (a computed command
+name, a shell reading a pipe, unparseable text) is refused too. Code a program runs on its
+own (``python -c``, a script file, git hooks) is not seen.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-from collections.abc import Iterable, Iterator
-from typing import Any, Callable, Optional
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:  # the shell parser is imported on the first check with rules set
+    from .deny_rules import DenyRule
+    from .shell.commands import Unchecked
 
 #: Asks the person whether a command may run; True means yes.
 ConfirmAsk = Callable[[str], bool]
 
 GUARDED_TOOL = "bash"
-_OPERATOR_CHARS = set("();<>|&\n")
-_WRAPPERS = {"sudo", "command", "exec", "nohup", "time", "nice", "env", "builtin", "doas"}
-_SHELLS = {"bash", "sh", "dash", "zsh", "ksh"}
-_MAX_DEPTH = 4
 
 DECLINED = "Refused: the user declined to run this command. Ask them, or try something else."
 
 
 def parse_rule(rule: str) -> list[str]:
     """The words of one deny rule (``"git push"`` -> ``["git", "push"]``)."""
-    try:
-        return shlex.split(rule)
-    except ValueError:
-        return rule.split()
+    from .deny_rules import rule_words
 
-
-def command_segments(command: str, depth: int = 0) -> Iterator[list[str]]:
-    """Every simple command in ``command`` as its words (also without wrappers like ``sudo``)."""
-    words: list[str] = []
-    for token in _tokens(command.replace("`", " ; ")):
-        if token and set(token) <= _OPERATOR_CHARS or token == "$":
-            if words:
-                yield from _expand(words, depth)
-            words = []
-            continue
-        if "$(" in token and depth < _MAX_DEPTH:
-            yield from command_segments(token.replace("$(", " ; ").replace(")", " ; "), depth + 1)
-        words.append(token)
-    if words:
-        yield from _expand(words, depth)
-
-
-def _tokens(command: str) -> list[str]:
-    lexer = shlex.shlex(command, posix=True, punctuation_chars="();<>|&\n")
-    lexer.whitespace = " \t\r"
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    try:
-        return list(lexer)
-    except ValueError:  # unbalanced quotes: match on plain words rather than give up
-        return command.replace(";", " ; ").replace("|", " | ").replace("&", " & ").split()
-
-
-def _expand(words: list[str], depth: int) -> Iterator[list[str]]:
-    bare = _strip_wrappers(words)
-    if bare != words:  # rules may name the wrapper too ("sudo rm")
-        yield words
-    words = bare
-    if not words:
-        return
-    yield words
-    if depth >= _MAX_DEPTH:
-        return
-    name = os.path.basename(words[0])
-    if name in _SHELLS and "-c" in words[1:-1]:
-        yield from command_segments(words[words.index("-c", 1) + 1], depth + 1)
-    elif name == "eval" and len(words) > 1:
-        yield from command_segments(" ".join(words[1:]), depth + 1)
-
-
-def _strip_wrappers(words: list[str]) -> list[str]:
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if _is_assignment(word):
-            index += 1
-        elif os.path.basename(word) in _WRAPPERS:
-            index += 1
-            while index < len(words) and (words[index].startswith("-")
-                                          or _is_assignment(words[index])):
-                index += 1
-        else:
-            break
-    return words[index:]
-
-
-def _is_assignment(word: str) -> bool:
-    name, sep, _ = word.partition("=")
-    return bool(sep) and name.isidentifier()
-
-
-def matching_rule(command: str, deny: Iterable[str]) -> Optional[str]:
-    """The first deny rule that matches some segment of ``command``, or None."""
-    rules = [(rule, parse_rule(rule)) for rule in deny]
-    rules = [(rule, words) for rule, words in rules if words]
-    if not rules:
-        return None
-    for segment in command_segments(command):
-        first = {segment[0], os.path.basename(segment[0])}
-        for rule, words in rules:
-            if words[0] in first and segment[1:len(words)] == words[1:]:
-                return rule
-    return None
+    return rule_words(rule)
 
 
 def denial(rule: str) -> str:
     """What the model (or the person) is told when a deny rule refuses a command."""
     return (f"Refused: this command matches the deny rule {rule!r} in the settings and was not "
             "run. Do not try to get around the rule; ask the user instead.")
+
+
+def unchecked(reason: str, syntax: bool = False) -> str:
+    """What the model is told when deny rules are set and a command cannot be checked."""
+    advice = ("Check its quoting, brackets and here-documents" if syntax else
+              "Write the command out literally (no command names or scripts computed at run "
+              "time, no shell reading from a pipe)")
+    return (f"Refused: deny rules are set in the settings, and this command cannot be checked "
+            f"against them because {reason}, so it was not run. {advice}, or ask the user.")
+
+
+def refusal(command: str, rules: Sequence[DenyRule]) -> Optional[str]:
+    """The refusal for ``command`` under ``rules``, or None when it may run; never raises."""
+    if not rules:
+        return None
+    try:
+        rule, reason = _verdict(command, rules)
+    except Exception as error:  # fail closed: a checker bug must not let a command through
+        return unchecked(f"the checker failed ({type(error).__name__})")
+    if rule is not None:
+        return denial(rule)
+    return None if reason is None else unchecked(reason.reason, reason.syntax)
+
+
+def matching_rule(command: str, deny: Iterable[str]) -> Optional[str]:
+    """The first deny rule that some program in ``command`` matches, or None.
+
+    None does not mean the command may run: see ``refusal`` for commands that cannot be checked.
+    """
+    from .deny_rules import compile_rules
+
+    rules = compile_rules(deny)
+    return _verdict(command, rules)[0] if rules else None
+
+
+def _verdict(command: str, rules: Sequence[DenyRule]) -> tuple[Optional[str], Optional[Unchecked]]:
+    from .deny_rules import first_match, plain_calls
+    from .shell.commands import Unchecked, program_calls
+
+    first_unchecked: Optional[Unchecked] = None
+    for found in program_calls(command):
+        if isinstance(found, Unchecked):
+            first_unchecked = first_unchecked or found
+            continue
+        rule = first_match(found, rules)
+        if rule is not None:
+            return rule.text, None
+    if first_unchecked is not None and first_unchecked.syntax:
+        for call in plain_calls(command):
+            rule = first_match(call, rules)
+            if rule is not None:
+                return rule.text, None
+    return None, first_unchecked
+
+
+def command_segments(command: str) -> Iterator[list[str]]:
+    """Each simple command's words, then the program it runs past assignments and wrappers."""
+    from .shell.commands import Call, calls_of
+    from .shell.syntax import simple_commands
+    from .shell.words import ShellSyntaxError
+
+    try:
+        commands = simple_commands(command)
+    except ShellSyntaxError:
+        return
+    for simple in commands:
+        words = [word.text for word in simple.words]
+        yield words
+        calls = [found for found in calls_of(simple.words, simple, 0) if isinstance(found, Call)]
+        if calls and [word.text for word in calls[-1].words] != words:
+            yield [word.text for word in calls[-1].words]
 
 
 class Approval:
@@ -130,20 +122,29 @@ class Approval:
         self.deny = list(deny)
         self.confirm = confirm
         self.ask = ask
+        self._compiled: tuple[tuple[str, ...], list[DenyRule]] = ((), [])
+
+    def rules(self) -> list[DenyRule]:
+        """The parsed deny rules, parsed again only when ``deny`` has changed."""
+        key = tuple(self.deny)
+        if key != self._compiled[0]:
+            from .deny_rules import compile_rules
+
+            self._compiled = (key, compile_rules(key))
+        return self._compiled[1]
 
     def check_command(self, command: str) -> Optional[str]:
         """The refusal for a shell command under the deny rules, or None when it may run."""
-        rule = matching_rule(command, self.deny)
-        return denial(rule) if rule is not None else None
+        return refusal(command, self.rules()) if self.deny else None
 
     def __call__(self, name: str, arguments: dict[str, Any]) -> Optional[str]:
         """None to let the tool call run, else the refusal the model sees as the tool result."""
         if name != GUARDED_TOOL:
             return None
         command = str(arguments.get("cmd", ""))
-        refusal = self.check_command(command)
-        if refusal is not None or not self.confirm:
-            return refusal
+        answer = self.check_command(command)
+        if answer is not None or not self.confirm:
+            return answer
         if self.ask is None:
             return "Refused: confirmation is switched on but there is no one to ask."
         return None if self.ask(command) else DECLINED

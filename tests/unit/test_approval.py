@@ -149,6 +149,19 @@ def test_switching_confirmation_off_stops_the_asking() -> None:
     assert approval("bash", {"cmd": "ls"}) is None
 
 
+def test_changing_the_deny_list_changes_what_is_refused() -> None:
+    approval = Approval(["git push"])
+    assert approval.check_command("git push") is not None
+    approval.deny = ["rm -rf /"]
+    assert approval.check_command("git push") is None
+    assert approval.check_command("rm -fr /") is not None
+
+
+def test_a_command_name_computed_at_run_time_is_refused_only_when_rules_exist() -> None:
+    assert Approval([]).check_command("$(echo git) push") is None
+    assert "only known at run time" in (Approval(RULES).check_command("$(echo git) push") or "")
+
+
 def test_deny_rules_and_confirm_are_read_from_the_settings_file(tmp_path: Path) -> None:
     config = tmp_path / "pygent.toml"
     config.write_text('deny = ["git push", "rm -rf /"]\nconfirm = true\n')
