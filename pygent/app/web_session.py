@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 from typing import Any, Callable, Optional
 
 from ..domain.events import Event, ToolCallStarted
-from .agent import takes_on_delta
+from .agent import StepCancelled, takes_on_delta
 from .approval import Approval
 from .commands import Session, is_command, run_command
 from .registry import ToolRegistry
@@ -29,8 +29,8 @@ log = logging.getLogger("pygent")
 _live: weakref.WeakSet[WebSession] = weakref.WeakSet()
 
 
-class StopRequested(Exception):
-    """The person pressed Stop."""
+class StopRequested(StepCancelled):
+    """The person pressed Stop: calls it leaves unanswered read "Interrupted by the user"."""
 
 
 class StopSwitch:
@@ -72,30 +72,49 @@ class StoppableModel:
 
 
 class PageConfirm:
-    """``/confirm on`` for the page: the worker waits until the person allows or denies."""
+    """``/confirm on`` for the page: the worker waits until the person allows or denies.
+
+    Each question has a ticket: an answer given to an earlier question (a late or double
+    click) never approves the next one, and the first answer to a question is the one kept.
+    """
 
     def __init__(self, switch: StopSwitch) -> None:
         self.switch = switch
-        self.pending: Optional[str] = None
+        self.pending: Optional[str] = None  # exactly the command that runs if allowed
+        self.ticket = 0
+        self._lock = threading.Lock()
         self._answered = threading.Event()
         self._allowed = False
 
     def __call__(self, command: str) -> bool:
-        self._allowed = False
-        self._answered.clear()
-        self.pending = command
+        with self._lock:
+            self._allowed = False
+            self._answered.clear()
+            self.ticket += 1
+            self.pending = command
         try:
             while not self._answered.wait(0.1):
                 if self.switch.pressed.is_set():
                     return False
             return self._allowed
         finally:
-            self.pending = None
+            with self._lock:
+                self.pending = None
 
-    def answer(self, allowed: bool) -> None:
-        """The person's answer to the pending question."""
-        self._allowed = allowed
-        self._answered.set()
+    def question(self) -> tuple[int, Optional[str]]:
+        """The pending command and its ticket, read together."""
+        with self._lock:
+            return self.ticket, self.pending
+
+    def answer(self, allowed: bool, ticket: Optional[int] = None) -> None:
+        """The person's answer to question ``ticket`` (the pending one when not given)."""
+        with self._lock:
+            if self.pending is None or self._answered.is_set():
+                return
+            if ticket is not None and ticket != self.ticket:
+                return
+            self._allowed = allowed
+            self._answered.set()
 
 
 def _release(runtime: Any) -> None:

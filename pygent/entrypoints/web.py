@@ -1,7 +1,9 @@
 """``pygent-ui``: serve the Streamlit page on this machine only, unless told otherwise.
 
 The flags become the same ``PYGENT_*`` variables ``pygent`` reads, so the page builds its
-settings the usual way; Streamlit is imported only in the page process.
+settings the usual way; Streamlit is imported only in the page process. Each launch makes a
+token (or takes ``PYGENT_UI_TOKEN``): the server, ``web_server``, gets it through its
+environment, never its command line, and refuses every request that does not carry it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from .web_guard import TOKEN_VAR, make_token, page_url
+
 PAGE = Path(__file__).with_name("web_app.py")
 CONFIG_VAR = "PYGENT_UI_CONFIG"  # the --config file, for the page process
+SERVER = "pygent.entrypoints.web_server"
 
 
 def default_headless(environ: Optional[dict[str, str]] = None) -> bool:
@@ -81,13 +86,18 @@ def page_environment(args: argparse.Namespace, environ: dict[str, str]) -> dict[
     return env
 
 
-def streamlit_command(args: argparse.Namespace) -> list[str]:
-    """``python -m streamlit run`` on the page, listening where the flags say."""
+def server_command(args: argparse.Namespace) -> list[str]:
+    """Our guarded server running ``streamlit run`` on the page, listening where the flags say.
+
+    Streamlit itself always runs headless: its own browser tab would lack the token, so the
+    server opens the token's address itself once it answers.
+    """
     return [
-        sys.executable, "-m", "streamlit", "run", str(PAGE),
+        sys.executable, "-m", SERVER, *([] if args.headless else ["--open-browser"]), "--",
+        "run", str(PAGE),
         "--server.address", args.host,
         "--server.port", str(args.port),
-        "--server.headless", "true" if args.headless else "false",
+        "--server.headless", "true",
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
@@ -96,12 +106,13 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Check the settings, then replace this process with the Streamlit server."""
+    """Check the settings, make the token, then replace this process with the guarded server."""
     args = build_parser().parse_args(argv)
     if not is_loopback(args.host):
         print(f"pygent-ui: warning: listening on {args.host}: anyone who can reach this "
-              "address can run shell commands through the page. Use --host 127.0.0.1 to "
-              "keep it on this machine.", file=sys.stderr)
+              "address and has the token can run shell commands through the page, and the "
+              "token travels unencrypted (plain HTTP). Use --host 127.0.0.1 to keep it on "
+              "this machine.", file=sys.stderr)
     env = page_environment(args, dict(os.environ))
     from ..app.settings import load_settings
     from ..domain.errors import ConfigError
@@ -115,11 +126,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("pygent-ui: Streamlit is not installed; run: pip install 'pygent[ui]'",
               file=sys.stderr)
         return 1
+    try:
+        env[TOKEN_VAR] = make_token(env)
+    except ValueError as exc:
+        print(f"pygent-ui: {exc}", file=sys.stderr)
+        return 2
     where = {True: "Docker", False: "local", None: "Docker when available"}[settings.use_docker]
-    print(f"pygent-ui: serving on http://{args.host}:{args.port} (sandbox: {where}); "
-          "Ctrl-C stops it.", flush=True)
-    command = streamlit_command(args)
-    os.execve(sys.executable, command, env)
+    print(f"pygent-ui: serving on {page_url(args.host, args.port, env[TOKEN_VAR])} "
+          f"(sandbox: {where}); Ctrl-C stops it.", flush=True)
+    os.execve(sys.executable, server_command(args), env)
     return 0  # pragma: no cover - execve does not return
 
 

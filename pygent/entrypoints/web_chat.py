@@ -1,14 +1,20 @@
-"""The conversation part of the page: turns, tool calls as status blocks, Stop while running."""
+"""The conversation part of the page: turns, tool calls as status blocks, Stop while running.
+
+Every command is shown with its control characters made visible, and text that is drawn as
+Markdown never fetches an image (see ``web_markdown``).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 import streamlit as st
 
 from ..app.web_session import WebSession
 from ..app.web_transcript import Entry
+from ..domain.visible import has_hidden, visible
+from .web_markdown import literal, unlink_images
 
 POLL_SECONDS = 0.5
 
@@ -32,13 +38,18 @@ def render_conversation(session: WebSession, running: bool) -> None:
 
 def render_running(session: WebSession) -> None:
     """What a running step shows: a pending confirmation, and the Stop button."""
-    question = session.confirm.pending
+    ticket, question = session.confirm.question()
     if question is not None:
-        st.warning("Run this command?")
-        st.code(question, language="bash")
+        hidden = has_hidden(question)
+        st.warning("Run this command?" + (
+            " It contains control or invisible characters, shown here as escapes such as "
+            "\\\\r and \\\\x1b." if hidden else ""))
+        st.code(visible(question), language="bash")
         allow, deny = st.columns(2)
-        allow.button("Allow", on_click=session.confirm.answer, args=(True,), key="allow")
-        deny.button("Deny", on_click=session.confirm.answer, args=(False,), key="deny")
+        allow.button("Allow", on_click=session.confirm.answer, args=(True, ticket),
+                     key=f"allow:{ticket}")
+        deny.button("Deny", on_click=session.confirm.answer, args=(False, ticket),
+                    key=f"deny:{ticket}")
     elif session.switch.pressed.is_set():
         st.caption("Stopping...")
     else:
@@ -61,7 +72,7 @@ def render_entries(entries: list[Entry]) -> None:
                 group = []
             if entry.kind == "user":
                 with st.chat_message("user"):
-                    st.markdown(entry.text)
+                    st.markdown(unlink_images(entry.text))
             elif entry.kind == "command":
                 render_command(entry)
         else:
@@ -71,12 +82,12 @@ def render_entries(entries: list[Entry]) -> None:
 def render_command(entry: Entry) -> None:
     """A slash command and what it printed."""
     with st.chat_message("user"):
-        st.code(entry.text, language=None)
+        st.code(visible(entry.text), language=None)
     with st.chat_message("assistant", avatar=":material/terminal:"):
         if not entry.done:
             st.caption("Running...")
         elif entry.is_error:
-            st.error(entry.output)
+            st.error(unlink_images(entry.output))
         else:
             st.code(entry.output or "(no output)", language=None)
 
@@ -84,48 +95,60 @@ def render_command(entry: Entry) -> None:
 def render_agent_entry(entry: Entry, expanded: bool) -> None:
     """One piece of the agent's turn."""
     if entry.kind == "assistant":
-        st.markdown(entry.text)
+        st.markdown(unlink_images(entry.text))
     elif entry.kind == "tool":
         render_tool(entry, expanded)
     elif entry.kind == "error":
-        st.error(f"{entry.text}\n\n{entry.hint}")
+        st.error(unlink_images(f"{entry.text}\n\n{entry.hint}"))
     else:
-        st.info(entry.text)
+        st.info(unlink_images(entry.text))
 
 
 def render_tool(entry: Entry, expanded: bool) -> None:
     """A tool call as a collapsible status block: name, arguments, output, error flag."""
-    arguments = pretty_arguments(entry.arguments)
     state: Literal["running", "complete", "error"] = (
         "running" if not entry.done else "error" if entry.is_error else "complete")
-    label = f"{entry.name} {call_preview(entry.arguments)}".strip()
-    with st.status(label + (" · failed" if entry.is_error else ""), state=state,
-                   expanded=expanded):
+    title = f"{visible(entry.name, keep_newlines=False)} {call_preview(entry.arguments)}"
+    title = title.strip() + (" · failed" if entry.is_error else "")
+    with st.status(literal(title), state=state, expanded=expanded):
         st.caption("Arguments")
-        st.code(arguments, language="json")
+        st.code(visible(pretty_arguments(entry.arguments)), language="json")
         st.caption("Output" if entry.done else "Running...")
         if entry.done:
             st.code(entry.output or "(no output)", language=None)
 
 
+def parse_arguments(raw: str) -> Any:
+    """The JSON value of a call's arguments; ``raw`` itself when it is not JSON (or too deep)."""
+    try:
+        return json.loads(raw or "{}")
+    except (ValueError, RecursionError):
+        return raw
+
+
 def pretty_arguments(raw: str) -> str:
     """Indented JSON when the arguments parse, else as they came."""
+    value = parse_arguments(raw)
+    if value is raw:
+        return raw
     try:
-        return json.dumps(json.loads(raw or "{}"), indent=2, ensure_ascii=False)
-    except ValueError:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
         return raw
 
 
 def call_preview(raw: str, width: int = 70) -> str:
-    """A one-line hint of the arguments for the block's title."""
+    """A one-line hint of the arguments for the block's title, hidden characters made visible."""
+    value = parse_arguments(raw)
     try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        value = raw
-    if isinstance(value, dict):
-        text = " ".join(str(v) if k in ("cmd", "path") else f"{k}={v}" for k, v in value.items()
-                        if k in ("cmd", "path") or len(value) == 1)
-    else:
-        text = str(value)
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return f"· {line[:width]}{'...' if len(line) > width else ''}" if line else ""
+        if isinstance(value, dict):
+            text = " ".join(str(v) if k in ("cmd", "path") else f"{k}={v}"
+                            for k, v in value.items() if k in ("cmd", "path") or len(value) == 1)
+        else:
+            text = str(value)
+    except RecursionError:
+        text = raw
+    lines = visible(text).strip().split("\n")
+    line = lines[0]
+    more = len(line) > width or len(lines) > 1
+    return f"· {line[:width]}{'...' if more else ''}" if line else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..adapters.workspace_paths import resolve_in_workspace
+from ..adapters.workspace_paths import WorkspaceFiles
 
 SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache"}
 
@@ -26,8 +26,5 @@ def workspace_files(root: Path, limit: int = 200) -> tuple[list[str], bool]:
 
 
 def read_workspace_file(root: Path, relative: str) -> bytes:
-    """The bytes of a workspace file, refusing paths and links that lead outside it."""
-    target = resolve_in_workspace(root, relative)
-    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    """The bytes of a workspace file, refusing paths and links (on the way too) that lead out."""
+    return WorkspaceFiles(root).read_bytes(relative)

@@ -18,6 +18,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..app.web_session import WebSession, sweep_sessions
 from ..app.web_transcript import explain
+from ..domain.sandbox import SandboxError
 from .web import CONFIG_VAR
 from .web_chat import render_conversation
 from .web_files import read_workspace_file, workspace_files
@@ -86,7 +87,9 @@ def open_session() -> Optional[WebSession]:
 
 def render_page() -> None:
     """The whole page, top to bottom."""
-    st.set_page_config(page_title="Pygent", page_icon=":material/smart_toy:", layout="wide")
+    # No page_icon: Streamlit fetches material and emoji icons from Google or a CDN, and the
+    # page's image policy allows only its own server; its default icon is served from there.
+    st.set_page_config(page_title="Pygent", layout="wide")
     configure_server()
     session = open_session()
     if session is None:
@@ -103,7 +106,10 @@ def render_page() -> None:
 
 
 def sandbox_label(runtime: Any) -> str:
-    """``Docker`` or ``local``, the words the CLI banner uses."""
+    """The runtime's own ``label`` ("local (confined)"), else ``Docker`` or ``local``."""
+    label = getattr(runtime, "label", None)
+    if isinstance(label, str) and label:
+        return label
     return {"docker": "Docker", "local": "local"}.get(runtime.kind, str(runtime.kind))
 
 
@@ -187,5 +193,5 @@ def download_data(root: Path, relative: str) -> Union[bytes, Callable[[], bytes]
         if (root / relative).stat().st_size > EAGER_DOWNLOAD_LIMIT:
             return None
         return read_workspace_file(root, relative)
-    except OSError:
+    except (OSError, SandboxError):  # gone, or turned into a link since it was listed
         return None

@@ -1,9 +1,14 @@
-"""pygent-ui as a person uses it: the real server on a free localhost port, a real Chromium."""
+"""pygent-ui as a person uses it: the real server on a free localhost port, a real Chromium.
+
+Each server gets a known ``PYGENT_UI_TOKEN``; the browser opens ``login_url`` (the address
+pygent-ui prints), which sets the page's cookie, as a person opening that address would.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -61,6 +66,12 @@ class Server:
     url: str
     port: int
     process: subprocess.Popen[str]
+    token: str
+
+    @property
+    def login_url(self) -> str:
+        """The address pygent-ui prints: the token logs the browser in once."""
+        return f"{self.url}/?token={self.token}"
 
     def stop(self) -> str:
         """SIGTERM, as a service manager would; return what it printed."""
@@ -75,20 +86,22 @@ class Server:
 
 
 @contextmanager
-def running_server(cwd: Path, **extra_env: str) -> Iterator[Server]:
-    """``pygent-ui --no-docker --headless`` on a free port, with the offline model."""
+def running_server(cwd: Path, *flags: str, backend: str = "direct",
+                   **extra_env: str) -> Iterator[Server]:
+    """``pygent-ui --no-docker --headless`` on a free port, with an offline model by default."""
     need(sys.platform.startswith("linux"), "the browser test runs on Linux")
     pytest.importorskip("streamlit")
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYGENT_MODEL_BACKEND="direct", **extra_env)
+    token = secrets.token_urlsafe(24)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYGENT_UI_TOKEN": token, **extra_env}
     env.pop("DISPLAY", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pygent.entrypoints.web", "--no-docker", "--headless",
-         "--port", str(port)],
+        [sys.executable, "-m", "pygent.entrypoints.web", "--no-docker", "--backend", backend,
+         "--headless", "--port", str(port), *flags],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
-    running = Server(f"http://127.0.0.1:{port}", port, process)
+    running = Server(f"http://127.0.0.1:{port}", port, process, token)
     try:
         wait_healthy(running.url, process)
         yield running
@@ -145,7 +158,8 @@ def test_the_server_listens_on_127_0_0_1_only_by_default(server: Server) -> None
 
 def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Server) -> None:
     with browser_page() as page:
-        page.goto(server.url)
+        page.goto(server.login_url)
+        assert page.url == f"{server.url}/", "the token stays out of the address bar"
         workspace = workspace_of(page)
         box = page.get_by_test_id("stChatInputTextArea")
         box.fill('write_file path="a.txt" content="hi"')
@@ -164,13 +178,14 @@ def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Serv
     assert (workspace / "a.txt").read_text() == "hi"
     log = server.stop()
     assert server.process.returncode == 0, log
+    assert f"serving on {server.login_url} " in log
     assert not workspace.exists(), "the temporary workspace outlived the server"
 
 
 def test_a_closed_tab_releases_its_sandbox_once_it_cannot_reconnect(tmp_path: Path) -> None:
     with running_server(tmp_path, STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL="1") as server, \
             browser_page() as page:
-        page.goto(server.url)
+        page.goto(server.login_url)
         workspace = workspace_of(page)
         page.close()
         for _ in range(300):
@@ -179,3 +194,18 @@ def test_a_closed_tab_releases_its_sandbox_once_it_cannot_reconnect(tmp_path: Pa
             server.process.wait(0.1) if server.process.poll() is not None else time.sleep(0.1)
         assert not workspace.exists(), "a closed tab kept its sandbox"
         assert server.process.poll() is None
+
+
+def test_an_upload_and_a_download_pass_the_page_s_guard(server: Server, tmp_path: Path) -> None:
+    source = tmp_path / "notes.txt"
+    source.write_text("uploaded")
+    with browser_page() as page:
+        page.goto(server.login_url)
+        workspace = workspace_of(page)
+        page.locator("input[type='file']").set_input_files(str(source))
+        page.get_by_role("button", name="Save to workspace").click()
+        page.get_by_text("Saved notes.txt").wait_for(timeout=60_000)
+        assert (workspace / "notes.txt").read_text() == "uploaded"
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="notes.txt").click()
+        assert Path(download.value.path()).read_text() == "uploaded"

