@@ -75,19 +75,18 @@ class BwrapLayout:
 
     def exposed(self) -> list[str]:
         """Read-only folders under hidden ones that commands need: PATH and Python's prefix."""
-        homes = [h for h in self.hidden() if h not in ("/var/tmp", "/run")]
+        homes = ["/tmp", *(h for h in self.hidden() if h not in ("/var/tmp", "/run"))]
         wanted = [p for p in self.environ.get("PATH", "").split(":") if p]
         wanted += [sys.prefix, sys.base_prefix, sys.exec_prefix]
         exposed: list[str] = []
-        for path in wanted:
-            path = os.path.abspath(path)
-            for home in homes:
-                if not _under(path, home) or path == home:
-                    continue
-                top = self._tool_root(home, path)
-                if top and os.path.isdir(top) and top not in exposed:
-                    exposed.append(top)
-        return sorted(exposed, key=len)
+        for path in map(os.path.abspath, wanted):
+            under = [h for h in homes if _under(path, h) and path != h]
+            if not under:
+                continue
+            top = self._tool_root(max(under, key=len), path)  # the innermost hidden folder
+            if top and os.path.isdir(top) and top not in exposed:
+                exposed.append(top)
+        return exposed
 
     @staticmethod
     def _tool_root(home: str, path: str) -> Optional[str]:
@@ -113,14 +112,16 @@ class BwrapLayout:
             args += [a for f in ROOT_ONLY_FILES if os.path.exists(f)
                      for a in ("--ro-bind", "/dev/null", f)]
             args += [a for d in ROOT_ONLY_FOLDERS if os.path.isdir(d) for a in ("--tmpfs", d)]
-        args += ["--bind", str(self.state / "tmp"), "/tmp",
-                 "--bind", str(self.state / "home"), self.home()]
-        for folder in self.exposed():
-            args += ["--ro-bind", folder, folder]
-        args += ["--bind", str(self.output), SANDBOX_OUTPUT,
-                 "--bind", str(self.workspace), str(self.workspace),
-                 "--chdir", str(cwd)]
-        return args + ["--", *SHELL]
+        mounts = [("--bind", str(self.state / "tmp"), "/tmp"),
+                  ("--bind", str(self.state / "home"), self.home()),
+                  *(("--ro-bind", folder, folder) for folder in self.exposed()),
+                  ("--bind", str(self.output), SANDBOX_OUTPUT),
+                  ("--bind", str(self.workspace), str(self.workspace))]
+        # outer folders first, or a later mount would cover an inner one; at equal depth the
+        # later entry (the workspace last) wins
+        for kind, source, target in sorted(mounts, key=lambda m: len(Path(m[2]).parts)):
+            args += [kind, source, target]
+        return args + ["--chdir", str(cwd), "--", *SHELL]
 
     def prepare(self) -> None:
         """Make the private folders the sandbox's /tmp and home are backed by."""
