@@ -16,6 +16,8 @@ from ..domain.sandbox import SandboxError
 LABEL = "pygent"
 OWNER_PID = "pygent.owner_pid"
 OWNER_HOST = "pygent.owner_host"
+WORKSPACE = "pygent.workspace"  # the host folder, when a stand-in user's ACLs are on it
+STAND_IN = "pygent.stand_in"  # that stand-in uid
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_OUTPUT = "/pygent-output"
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -114,7 +116,8 @@ def container_user() -> tuple[Optional[int], Optional[int]]:
 
 
 def start_container(client: Any, *, image: str, workspace: Path, output_dir: Path,
-                    user: Optional[str], env: dict[str, str], limits: Limits) -> Any:
+                    user: Optional[str], env: dict[str, str], limits: Limits,
+                    labels: Optional[dict[str, str]] = None) -> Any:
     """Create and start a hardened, labelled container that idles until commands come."""
     from docker.errors import DockerException
 
@@ -128,7 +131,7 @@ def start_container(client: Any, *, image: str, workspace: Path, output_dir: Pat
             user=user or "",
             working_dir=CONTAINER_WORKSPACE,
             environment=env,
-            labels=owner_labels(),
+            labels={**owner_labels(), **(labels or {})},
             volumes={
                 str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"},
                 str(output_dir): {"bind": CONTAINER_OUTPUT, "mode": "rw"},
@@ -171,8 +174,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def reap_stale(client: Any) -> int:
-    """Remove this host's Pygent containers whose owner process is gone; return how many."""
+def reap_stale(client: Any) -> list[dict[str, str]]:
+    """Remove this host's Pygent containers whose owner process is gone; return their labels."""
     from docker.errors import DockerException
 
     host = socket.gethostname()
@@ -181,17 +184,29 @@ def reap_stale(client: Any) -> int:
             all=True, filters={"label": [f"{LABEL}=1", f"{OWNER_HOST}={host}"]}
         )
     except DockerException:
-        return 0
-    reaped = 0
+        return []
+    reaped = []
     for entry in found:
+        labels = entry.get("Labels") or {}
         try:
-            pid = int((entry.get("Labels") or {}).get(OWNER_PID, "0"))
+            pid = int(labels.get(OWNER_PID, "0"))
         except ValueError:
             pid = 0
         if not _alive(pid):
             remove_container(client, entry["Id"])
-            reaped += 1
+            reaped.append(labels)
     return reaped
+
+
+def workspace_in_use(client: Any, workspace: str) -> bool:
+    """True when a live Pygent container still works in ``workspace`` with a stand-in user."""
+    from docker.errors import DockerException
+
+    try:
+        found = client.api.containers(all=True, filters={"label": [f"{WORKSPACE}={workspace}"]})
+        return bool(found)
+    except DockerException:
+        return True  # cannot tell: leave it alone
 
 
 def container_problem(client: Any, container_id: str) -> Optional[str]:

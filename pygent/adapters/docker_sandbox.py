@@ -23,6 +23,8 @@ from .docker_engine import (
     CONTAINER_OUTPUT,
     CONTAINER_PATH,
     CONTAINER_WORKSPACE,
+    STAND_IN,
+    WORKSPACE,
     Limits,
     connect,
     container_problem,
@@ -31,6 +33,7 @@ from .docker_engine import (
     reap_stale,
     remove_container,
     start_container,
+    workspace_in_use,
 )
 from .docker_shell import KILL_SCRIPT, ExecShell, ShellGone
 from .shell_env import sandbox_env
@@ -66,7 +69,7 @@ class DockerSandbox:
         progress: Optional[Callable[[str], None]] = None,
     ) -> None:
         self._client = connect()
-        reap_stale(self._client)
+        hand_back_stale(self._client, reap_stale(self._client))
         ensure_image(self._client, image, progress)
         self._owns_workspace = workspace is None
         path = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="pygent-ws-"))
@@ -120,8 +123,10 @@ class DockerSandbox:
 
     # -- the container and its shell ----------------------------------------------------------
     def _start_container(self) -> None:
+        labels = {} if self._grant is None else {
+            WORKSPACE: str(self.workspace), STAND_IN: str(self._grant.uid)}
         self._container = start_container(
-            self._client, image=self.image, workspace=self.workspace,
+            self._client, image=self.image, workspace=self.workspace, labels=labels,
             output_dir=self._output.path,
             user=self._user, env=self._env, limits=self.limits)
         self._oom_kills = 0
@@ -320,3 +325,17 @@ class DockerSandbox:
                 clear_setid_bits(self.workspace)
         finally:
             self._client.close()
+
+
+def hand_back_stale(client: Any, reaped: list[dict[str, str]]) -> None:
+    """Give back the workspaces of sessions that died as root before they could close."""
+    for labels in reaped:
+        folder, uid = labels.get(WORKSPACE), labels.get(STAND_IN, "")
+        if not folder or not uid.isdigit() or os.getuid() != 0 or not os.path.isdir(folder):
+            continue
+        if workspace_in_use(client, folder):
+            continue  # another session still works there as that user
+        try:
+            WorkspaceGrant(int(uid), (os.getuid(), os.getgid())).hand_back(Path(folder))
+        except (OSError, SandboxError):
+            pass

@@ -76,3 +76,29 @@ def test_as_root_the_container_user_is_no_host_account_and_the_host_keeps_its_ow
     finally:
         box.close()
     assert os.stat(workspace / "from-host.txt").st_uid == 0
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the stand-in user exists only when run as root")
+def test_a_root_session_killed_before_close_is_handed_back_by_the_next_start(
+    workspace: Path, tmp_path: Path, docker_image: str,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import time\nfrom pygent.adapters.docker_sandbox import DockerSandbox\n"
+        f"s = DockerSandbox({str(workspace)!r}, image={docker_image!r})\n"
+        "print(s.run('echo made > made.txt && cp /bin/true suid && chmod 4755 suid').exit_code,"
+        " flush=True)\ntime.sleep(120)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "0"
+    child.send_signal(signal.SIGKILL)  # no close(): the container and the ACLs stay behind
+    child.wait(timeout=30)
+    assert os.stat(workspace / "made.txt").st_uid != 0
+    open_sandbox("docker", tmp_path / "next").close()  # its start reaps the dead session's
+    for path in [workspace, *workspace.rglob("*")]:
+        info = os.lstat(path)
+        assert info.st_uid == 0 and not info.st_mode & stat.S_ISUID, path
+        assert _xattrs(path) == [], path
