@@ -84,13 +84,6 @@ class OutputFolder:
                 pass
         return CapturedOutput(data.decode("utf-8", errors="replace"), truncated)
 
-    def discard(self, name: str) -> None:
-        """Remove entry ``name`` whatever it is (unlinking never follows a link)."""
-        try:
-            os.unlink(name, dir_fd=self.fd)
-        except OSError:
-            pass
-
     def close(self) -> None:
         """Close the handle and remove the folder (links inside it are not followed)."""
         fd, self._fd = self._fd, None

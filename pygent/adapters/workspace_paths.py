@@ -69,11 +69,6 @@ def _escape(path: str, root: str) -> PathEscapeError:
     return PathEscapeError(f"path {path!r} is outside the workspace {root}; use a path inside it")
 
 
-def resolve_in_workspace(workspace: Path, path: str, alias: Optional[str] = None) -> Path:
-    """The host path ``path`` names inside ``workspace`` (checked by words, not followed)."""
-    return workspace.joinpath(*relative_parts(workspace, path, alias))
-
-
 def _file_error(verb: str, name: str, exc: OSError) -> SandboxError:
     """A symbolic link met on the way is an escape attempt; anything else a plain file error."""
     if exc.errno in (errno.ELOOP, errno.EMLINK):
@@ -112,10 +107,6 @@ class WorkspaceFiles:
         self.root = root
         self.alias = alias
         self.adopt = adopt
-
-    def path(self, path: str) -> Path:
-        """The host path of ``path`` (checked by words)."""
-        return resolve_in_workspace(self.root, path, self.alias)
 
     @contextmanager
     def _folder(self, parts: list[str], create: bool) -> Iterator[int]:
