@@ -295,8 +295,7 @@ class LocalSandbox:
         if not self._eof:
             try:
                 found = self._wait_status(GRACE)
-                if found is not None and not found[2]:
-                    self._sync()
+                if found is not None and not found[2] and self._sync():
                     return ""
             except BaseException:
                 pass
@@ -304,11 +303,15 @@ class LocalSandbox:
                if self._eof else "the shell did not stop")
         return join_notices(why, self._restart())
 
-    def _sync(self) -> None:
-        """One empty round trip, so bash's late "Killed" job notices land here, not later."""
+    def _sync(self) -> bool:
+        """One empty round trip, so bash's late "Killed" job notices land here, not later.
+
+        False when the shell ended meanwhile (the command closed what it reads commands from).
+        """
         assert self._process is not None and self._process.stdin is not None
         self._process.stdin.write(self._protocol.command_line(":", os.devnull))
-        self._wait_status(GRACE)
+        found = self._wait_status(GRACE)
+        return found is not None and not found[2]
 
     # -- files ------------------------------------------------------------------------------
     def write_file(self, path: str, text: str) -> Path:
