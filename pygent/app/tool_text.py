@@ -1,11 +1,23 @@
-"""Recover tool calls that a small model wrote as text instead of structured ``tool_calls``.
+"""Read the actions a small model wrote as text, since many cannot emit structured ``tool_calls``.
 
-Recognised forms, anywhere in the reply: Hermes ``<tool_call>{...}</tool_call>`` blocks,
-fenced code blocks (```` ```json ````, ```` ```tool_call ```` or bare ```` ``` ````) holding an
-object or a list of objects, and bare JSON objects or lists in the text. Each object must have
-``name`` (a registered tool) and ``arguments`` or ``parameters`` that are, or decode to, a JSON
-object; ``{"function": {"name": ..., "arguments": ...}}`` is accepted too. Anything else stays
-text, so a reply that only mentions a tool is never turned into a call.
+Recognised, anywhere in the reply and kept in reply order:
+
+* Hermes ``<tool_call>{...}</tool_call>`` and ``<result>{...}</result>`` tags (one left open
+  runs to the next tag or the end);
+* fenced blocks (```` ```json ````, ```` ```tool_call ```` or bare ```` ``` ````) holding an
+  object or a list of objects, and bare JSON objects or lists in the prose;
+* near-JSON in those places: invalid escapes, doubled braces, trailing commas, single quotes
+  and Python literals are repaired (see ``text_json``);
+* with ``shell_blocks``, and only when the reply holds no call of the kinds above, fenced
+  ``bash``/``sh``/``shell``/``zsh``/``console`` blocks, each one ``bash`` call (see
+  ``text_shell``); a shell fence that opens with a JSON value is read as JSON instead.
+
+A call is an object with ``name`` (a registered tool) and ``arguments`` or ``parameters`` that
+are, or decode to, a JSON object; ``{"function": {...}}`` and ``{"tool_calls": [...]}`` wrap
+calls too. Never a call: anything inside ``<tools>...</tools>`` or shaped like a tool schema (a
+model echoing its tool list), code fenced in another language, and prose that only mentions a
+tool. A call attempt that cannot be taken (unknown tool, unreadable JSON, arguments that are no
+object) becomes a problem sentence for the model rather than silence.
 """
 
 from __future__ import annotations
@@ -14,51 +26,104 @@ import json
 import re
 import uuid
 from collections.abc import Collection, Iterator
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 from ..domain.messages import ToolCall, ToolCallFunction
+from .registry import builtin_tools
+from .text_blocks import (
+    JSON_LANGS,
+    SHELL_LANGS,
+    Block,
+    blank,
+    blank_echoed_tools,
+    call_tags,
+    fences,
+)
+from .text_json import attempted, decode_object, looks_like_schema, preview, values
+from .text_shell import shell_command
 
-_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)```", re.DOTALL)
-_FENCE_LANGS = ("", "json", "json5", "tool_call", "tool_calls", "tool", "function_call")
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
+_SHELL_TOOL = "bash"
+_JSON_OPENING = re.compile(r"\s*(?=\{|\[\s*\{)")
 
-#: A decoded JSON value and the span of the reply it came from.
-_Found = tuple[Any, int, int]
+#: A span of the reply to cut once read, the calls it made and the problems it raised.
+_Hit = tuple[int, int, list[ToolCall], list[str]]
 
 
-def recover_tool_calls(text: Optional[str], tool_names: Collection[str]) -> list[ToolCall]:
-    """The tool calls written in ``text``, each to a registered tool, with generated ids."""
-    return split_tool_calls(text, tool_names)[0]
+@dataclass
+class TextActions:
+    """What a text reply asks for."""
+
+    calls: list[ToolCall]  # in reply order, ids generated ("call_<hex>")
+    prose: str  # the reply with the recognised calls cut out
+    problems: list[str]  # one sentence per call attempt that could not be taken, for the model
+
+
+def read_actions(
+    text: Optional[str], tool_names: Collection[str], *, shell_blocks: bool = False,
+    shell_beside_calls: bool = False,
+) -> TextActions:
+    """The calls written in ``text``, the prose around them and the attempts that failed.
+
+    A call repeated word for word in one reply is kept once, since small models loop.
+    ``shell_beside_calls`` takes shell blocks even beside other calls, in reply order: in the
+    text protocol a shell block is an action like any other.
+    """
+    names = list(dict.fromkeys(tool_names))
+    if not text or not names or len(text) > _MAX_TEXT:
+        return TextActions([], text or "", [])
+    visible = blank_echoed_tools(text)
+    tags = call_tags(visible)
+    untagged = blank(visible, [(tag.start, tag.end) for tag in tags])
+    blocks = fences(untagged)
+    hits: list[_Hit] = []
+    for tag in tags:
+        hits.extend(_block_hits(visible, tag, names))
+    scripts: list[Block] = []
+    for block in blocks:
+        if block.label in JSON_LANGS:
+            hits.extend(_block_hits(untagged, block, names))
+        elif block.label in SHELL_LANGS and _opens_json(untagged, block):
+            hits.extend(_block_hits(untagged, block, names))  # a mislabelled call, or an echo
+        elif block.label in SHELL_LANGS:
+            scripts.append(block)
+    bare = blank(untagged, [(block.start, block.end) for block in blocks])
+    hits.extend(_value_hits(bare, 0, "the reply", names))
+    alone = not any(calls for _, _, calls, _ in hits)
+    if shell_blocks and _SHELL_TOOL in names and (alone or shell_beside_calls):
+        hits.extend(_shell_hits(text, scripts))
+    return _gather(text, hits)
 
 
 def split_tool_calls(
     text: Optional[str], tool_names: Collection[str]
 ) -> tuple[list[ToolCall], str]:
-    """The calls written in ``text`` and the prose left once they are cut out.
+    """The calls written in ``text`` and the prose left once they are cut out."""
+    actions = read_actions(text, tool_names)
+    return actions.calls, actions.prose
 
-    The first form that yields a call wins (Hermes tags, then fences, then bare JSON); a call
-    repeated word for word in one reply is kept once, since small models loop.
-    """
-    if not text or not tool_names or len(text) > _MAX_TEXT:
-        return [], text or ""
-    names = set(tool_names)
-    for finder in (_hermes_blocks, _fenced_blocks, _bare_values):
-        calls: list[ToolCall] = []
-        seen: set[tuple[str, str]] = set()
-        spans: list[tuple[int, int]] = []
-        for value, start, end in finder(text):
-            found = list(_calls_in(value, names))
-            if found:
-                spans.append((start, end))
-            for call in found:
-                key = (call.function.name, call.function.arguments)
-                if key not in seen:
-                    seen.add(key)
-                    calls.append(call)
-        if calls:
-            return calls, _cut(text, spans)
-    return [], text
+
+def recover_tool_calls(text: Optional[str], tool_names: Collection[str]) -> list[ToolCall]:
+    """The tool calls written in ``text``, each to a registered tool, with generated ids."""
+    return read_actions(text, tool_names).calls
+
+
+def _gather(text: str, hits: list[_Hit]) -> TextActions:
+    calls: list[ToolCall] = []
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    spans: list[tuple[int, int]] = []
+    for start, end, found, troubles in sorted(hits, key=lambda hit: hit[0]):
+        if found:
+            spans.append((start, end))
+        for call in found:
+            key = (call.function.name, call.function.arguments)
+            if key not in seen:
+                seen.add(key)
+                calls.append(call)
+        problems.extend(p for p in troubles if p not in problems)
+    return TextActions(calls, _cut(text, spans) if spans else text, problems)
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -67,79 +132,127 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
         pieces.append(text[last:start])
         last = max(last, end)
     pieces.append(text[last:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(pieces)).strip()
+    left = re.sub(r"```[A-Za-z0-9_-]*\s*```", "", "".join(pieces))  # fences emptied by a cut
+    return re.sub(r"\n{3,}", "\n\n", left).strip()
 
 
-def _hermes_blocks(text: str) -> Iterator[_Found]:
-    for match in _HERMES.finditer(text):
-        for value, _, _ in _decode_all(match.group(1)):
-            yield value, match.start(), match.end()
+def _block_hits(text: str, block: Block, names: list[str]) -> list[_Hit]:
+    """The values in a tag or fence, cut as a whole block once one of them is a call."""
+    body = text[block.body_start : block.body_end]
+    hits = list(_value_hits(body, block.body_start, block.place(), names))
+    if not hits and _block_attempted(block, body, names):
+        hits.append((block.start, block.end, [], [_unreadable(block.place(), body)]))
+    if any(calls for _, _, calls, _ in hits):
+        hits = [(block.start, block.end, calls, problems) for _, _, calls, problems in hits]
+    return hits
 
 
-def _fenced_blocks(text: str) -> Iterator[_Found]:
-    for match in _FENCE.finditer(text):
-        if match.group(1).lower() in _FENCE_LANGS:
-            for value, _, _ in _decode_all(match.group(2)):
-                yield value, match.start(), match.end()
+def _block_attempted(block: Block, body: str, names: list[str]) -> bool:
+    if block.label.startswith("<tool_call"):  # the tag says it is a call, whatever follows
+        return bool(body.strip()) and not looks_like_schema(body)
+    return attempted(body, names)
 
 
-def _bare_values(text: str) -> Iterator[_Found]:
-    """Top-level JSON objects and lists in the prose, skipping code fenced in other languages."""
-    prose = _FENCE.sub(
-        lambda m: m.group(0) if m.group(1).lower() in _FENCE_LANGS else " " * len(m.group(0)),
-        text,
-    )  # blanked, not removed, so offsets still point into ``text``
-    yield from _decode_all(prose)
+def _value_hits(text: str, offset: int, place: str, names: list[str]) -> Iterator[_Hit]:
+    for found in values(text):
+        piece = text[found.start : found.end]
+        calls: list[ToolCall] = []
+        problems: list[str] = []
+        if found.read:
+            calls, problems = _judge(found.value, names)
+        strict = found.read and not found.repaired  # valid JSON that is no call is data
+        if not calls and not problems and not strict and attempted(piece, names):
+            problems = [_unreadable(place, piece)]
+        yield offset + found.start, offset + found.end, calls, problems
 
 
-def _decode_all(text: str) -> Iterator[_Found]:
-    """Decode each top-level JSON object or list found in ``text``, left to right."""
-    decoder = json.JSONDecoder()
-    index, end = 0, len(text)
-    while index < end:
-        brace, bracket = text.find("{", index), text.find("[", index)
-        starts = [i for i in (brace, bracket) if i >= 0]
-        if not starts:
-            return
-        start = min(starts)
-        try:
-            value, stop = decoder.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            index = start + 1
-            continue
-        yield value, start, stop
-        index = stop
+def _unreadable(place: str, piece: str) -> str:
+    return f"could not read the tool call in {place}: {preview(piece)}"
 
 
-def _calls_in(value: Any, names: set[str]) -> Iterator[ToolCall]:
+def _judge(value: Any, names: list[str]) -> tuple[list[ToolCall], list[str]]:
+    """The calls in a decoded value, and a problem for each call attempt that fails."""
     if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
         value = value["tool_calls"]
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        call = _call_of(item, names)
-        if call is not None:
-            yield call
+    calls: list[ToolCall] = []
+    problems: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        outcome = _judge_one(item, names)
+        if isinstance(outcome, ToolCall):
+            calls.append(outcome)
+        elif outcome:
+            problems.append(outcome)
+    return calls, problems
 
 
-def _call_of(item: Any, names: set[str]) -> Optional[ToolCall]:
-    """A ToolCall from one ``{"name": ..., "arguments": {...}}`` object, or None."""
+def _judge_one(item: Any, names: list[str]) -> Union[ToolCall, str, None]:
+    """A call from one ``{"name": ..., "arguments": {...}}``, a problem, or None for data."""
     if not isinstance(item, dict):
         return None
     if isinstance(item.get("function"), dict) and "name" not in item:
         item = item["function"]
     name = item.get("name")
-    if not isinstance(name, str) or name not in names:
+    if not isinstance(name, str) or not name or _is_schema(item):
         return None
     key = "arguments" if "arguments" in item else "parameters" if "parameters" in item else None
+    if name not in names:
+        listed = ", ".join(names)
+        return f"unknown tool {name!r} (available tools: {listed})" if key else None
     if key is None:
-        return None
+        return f'the call to {name!r} has no "arguments" object'
     arguments = item[key]
     if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except (ValueError, RecursionError):
-            return None
+        arguments = decode_object(arguments)
     if not isinstance(arguments, dict):
-        return None
+        return f"the arguments of the call to {name!r} must be a JSON object"
+    return _call(name, arguments)
+
+
+def _is_schema(item: dict[str, Any]) -> bool:
+    """Whether ``item`` is a tool's description rather than a call to it."""
+    if "description" in item or _schema_like(item):
+        return True
+    return any(_schema_like(item.get(key)) for key in ("arguments", "parameters", "input_schema"))
+
+
+def _schema_like(value: Any) -> bool:
+    return isinstance(value, dict) and "type" in value and (
+        "properties" in value or "required" in value
+    )
+
+
+def _opens_json(text: str, block: Block) -> bool:
+    """Whether a shell fence opens with JSON (a mislabelled call or an echo), not a script."""
+    opening = _JSON_OPENING.match(text, block.body_start, block.body_end)
+    if opening is None:  # most scripts; ``{ a; b; }`` gets past this, but no value starts there
+        return False
+    first = next(values(text[block.body_start : block.body_end]), None)
+    return first is not None and block.body_start + first.start == opening.end()
+
+
+def _shell_hits(text: str, blocks: list[Block]) -> Iterator[_Hit]:
+    for block in blocks:
+        if block.closed:
+            command = shell_command(block.label, text[block.body_start : block.body_end])
+            if command:
+                call = _call(_SHELL_TOOL, {_shell_argument(): command})
+                yield block.start, block.end, [call], []
+
+
+def _shell_argument() -> str:
+    """The argument the built-in bash tool takes its command in."""
+    for spec in builtin_tools():
+        if spec.name == _SHELL_TOOL:
+            schema = spec.parameters
+            required = schema.get("required") or list(schema.get("properties", []))
+            return str(required[0]) if required else "cmd"
+    return "cmd"
+
+
+def _call(name: str, arguments: dict[str, Any]) -> ToolCall:
     encoded = json.dumps(arguments, ensure_ascii=False)
+    try:
+        encoded.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: keep it escaped so the wire stays UTF-8
+        encoded = json.dumps(arguments)
     return ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", function=ToolCallFunction(name, encoded))

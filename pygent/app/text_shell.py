@@ -1,0 +1,37 @@
+"""Turn a fenced shell block into the command it asks to run, for models that answer in bash."""
+
+from __future__ import annotations
+
+_PROMPT = "$ "
+
+
+def shell_command(lang: str, body: str) -> str:
+    """The command a ``bash``/``sh``/``shell``/``zsh``/``console`` block asks for; '' if none.
+
+    In a ``console`` block the lines after a ``$ `` prompt are the commands (a line ending in
+    a backslash carries on to the next) and the rest is output; a block with no prompt at all
+    is taken whole. A block in another shell language has its prompts stripped only when every
+    line wears one (or carries one on), since ``$ ls`` would not run.
+    """
+    lines = body.strip("\n").splitlines()
+    if any(line.startswith(_PROMPT) for line in lines):
+        commands = _prompted_lines(lines)
+        filled = sum(1 for line in lines if line.strip())
+        if lang.lower() == "console" or sum(1 for c in commands if c.strip()) == filled:
+            return "\n".join(commands).strip()
+    return body.strip()
+
+
+def _prompted_lines(lines: list[str]) -> list[str]:
+    """The command lines of a console transcript, prompts cut, output dropped."""
+    commands: list[str] = []
+    carrying = False
+    for line in lines:
+        if line.startswith(_PROMPT):
+            commands.append(line[len(_PROMPT) :])
+        elif carrying:
+            commands.append(line)
+        else:
+            continue
+        carrying = line.rstrip().endswith("\\")
+    return commands

@@ -1,0 +1,137 @@
+"""Fenced shell blocks read as bash calls, for models that answer with a script."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pygent.app.registry import builtin_tools
+from pygent.app.tool_text import TextActions, read_actions
+
+NAMES = ("bash", "write_file", "stop")
+SHELL_ARG = next(s for s in builtin_tools() if s.name == "bash").parameters["required"][0]
+
+
+def calls_of(actions: TextActions) -> list[tuple[str, dict]]:
+    return [(c.function.name, json.loads(c.function.arguments)) for c in actions.calls]
+
+
+def fence(lang: str, body: str) -> str:
+    return f"```{lang}\n{body}\n```"
+
+
+# -- 1. prose and a fenced shell block ----------------------------------------------------------
+COUNT_REPLY = (
+    "Let me count them.\n"
+    "```bash\n"
+    "line_count=$(wc -l < data.txt)\n"
+    'echo "$line_count" > count.txt\n'
+    "```"
+)
+COUNT_SCRIPT = 'line_count=$(wc -l < data.txt)\necho "$line_count" > count.txt'
+
+
+def test_a_fenced_bash_block_becomes_a_bash_call_when_shell_blocks_are_on() -> None:
+    actions = read_actions(COUNT_REPLY, NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: COUNT_SCRIPT})]
+    assert actions.prose == "Let me count them." and actions.problems == []
+
+
+def test_a_fenced_bash_block_stays_prose_when_shell_blocks_are_off() -> None:
+    assert read_actions(COUNT_REPLY, NAMES) == TextActions([], COUNT_REPLY, [])
+
+
+@pytest.mark.parametrize("lang", ["bash", "sh", "shell", "console", "zsh", "BASH", "Shell"])
+def test_every_shell_language_is_read_whatever_its_case(lang: str) -> None:
+    actions = read_actions(fence(lang, "ls -la"), NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: "ls -la"})]
+
+
+def test_a_shell_block_is_not_a_call_when_no_bash_tool_is_registered() -> None:
+    assert read_actions(COUNT_REPLY, ("write_file", "stop"), shell_blocks=True).calls == []
+
+
+@pytest.mark.parametrize("lang", ["python", "text", "diff", ""])
+def test_code_fenced_in_another_language_is_never_run(lang: str) -> None:
+    assert read_actions(fence(lang, "ls -la"), NAMES, shell_blocks=True).calls == []
+
+
+def test_a_console_block_runs_its_prompted_lines_and_drops_the_output() -> None:
+    body = "$ ls\na.txt  b.txt\n$ wc -l a.txt \\\n    b.txt\n3 a.txt\n$ cat a.txt\nhello"
+    actions = read_actions(fence("console", body), NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: "ls\nwc -l a.txt \\\n    b.txt\ncat a.txt"})]
+
+
+def test_a_console_block_without_any_prompt_is_taken_whole() -> None:
+    actions = read_actions(fence("console", "mkdir out\ntouch out/a"), NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: "mkdir out\ntouch out/a"})]
+
+
+def test_a_bash_block_loses_its_prompts_only_when_every_line_has_one() -> None:
+    prompted = read_actions(fence("bash", "$ ls\n$ pwd"), NAMES, shell_blocks=True)
+    assert calls_of(prompted) == [("bash", {SHELL_ARG: "ls\npwd"})]
+    mixed = read_actions(fence("bash", 'echo "$ 5"\n$ ls'), NAMES, shell_blocks=True)
+    assert calls_of(mixed) == [("bash", {SHELL_ARG: 'echo "$ 5"\n$ ls'})]
+
+
+def test_several_shell_blocks_are_one_call_each_in_order_and_empty_ones_are_skipped() -> None:
+    text = "First:\n" + fence("bash", "ls") + "\nThen:\n" + fence("sh", "  \n") + "\n"
+    text += fence("sh", "pwd") + "\nDone."
+    actions = read_actions(text, NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: "ls"}), ("bash", {SHELL_ARG: "pwd"})]
+    assert actions.prose == "First:\n\nThen:\n\nDone."  # an empty fence is noise
+
+
+def test_shell_blocks_count_only_when_the_reply_holds_no_json_call() -> None:
+    text = fence("bash", "ls") + "\n" + fence("json", '{"name": "stop", "arguments": {}}')
+    actions = read_actions(text, NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("stop", {})]
+    assert actions.prose == fence("bash", "ls")
+
+
+def test_a_shell_block_cut_off_by_the_end_of_the_reply_is_not_run() -> None:
+    assert read_actions("Cleaning:\n```bash\nrm -rf bui", NAMES, shell_blocks=True).calls == []
+
+
+def test_a_bare_call_whose_string_holds_a_fence_is_one_call_and_runs_no_shell() -> None:
+    readme = "# Tool\n\n```bash\nrm -rf build\n```\n"
+    call = {"name": "write_file", "arguments": {"path": "README.md", "content": readme}}
+    actions = read_actions("Writing it. " + json.dumps(call), NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("write_file", call["arguments"])]
+    assert actions.prose == "Writing it." and actions.problems == []
+
+
+def test_a_fence_opened_mid_line_still_counts() -> None:
+    actions = read_actions("Run this: ```bash\nls\n``` please", NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: "ls"})]
+    assert actions.prose == "Run this:  please"
+
+
+def test_json_in_a_shell_fence_is_read_as_json_and_never_run() -> None:
+    call = fence("bash", '{"name": "write_file", "arguments": {"path": "a", "content": "b"}}')
+    actions = read_actions(call, NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("write_file", {"path": "a", "content": "b"})]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "{ echo a; echo b; } > out.txt\n[ -f out.txt ] && cat out.txt",
+        '{ cat <<EOF\n{"a": 1}\nEOF\n} > data.json',
+        "[ -d src ] || mkdir src",
+    ],
+)
+def test_a_script_that_opens_with_a_brace_or_bracket_still_runs(script: str) -> None:
+    actions = read_actions(fence("bash", script), NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: script})]
+
+
+def test_beside_a_json_call_a_shell_block_waits_unless_shell_beside_calls_is_on() -> None:
+    reply = ('Create it:\n```bash\necho hi > a.txt\n```\nThen:\n'
+             '```json\n{"name": "stop", "arguments": {}}\n```')
+    only_json = read_actions(reply, NAMES, shell_blocks=True)
+    assert [c.function.name for c in only_json.calls] == ["stop"]
+    both = read_actions(reply, NAMES, shell_blocks=True, shell_beside_calls=True)
+    assert [(c.function.name, c.function.arguments) for c in both.calls] == [
+        ("bash", json.dumps({"cmd": "echo hi > a.txt"})), ("stop", "{}")]
