@@ -6,7 +6,7 @@ from pygent import Agent, openai_compat
 
 
 class ScriptedModel:
-    """Writes a file, reads it back, then answers in text."""
+    """Writes a file, reads it back, then stops with its result."""
 
     def __init__(self) -> None:
         self.turn = 0
@@ -19,7 +19,7 @@ class ScriptedModel:
         elif self.turn == 2:
             args, name = {"cmd": "cat notes/todo.txt"}, "bash"
         else:
-            return openai_compat.Message(role="assistant", content="The list has two items.")
+            args, name = {"result": "The list has two items."}, "stop"
         call = openai_compat.ToolCall(
             id=f"call{self.turn}",
             type="function",

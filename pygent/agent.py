@@ -28,17 +28,22 @@ class Agent(AgentLoop):
         guard: Optional[ToolGuard] = None,
         settings: Any = None,
     ) -> None:
-        from .container import container
+        from .container import container, resolve_model_name, resolve_tool_protocol
 
         settings = settings if settings is not None else container.settings()
+        protocol = resolve_tool_protocol(settings)
+        check = settings.check_before_stop
         super().__init__(
             model if model is not None else container.model(),
             runtime if runtime is not None else Runtime(settings=settings),
             tools=tools,
             persona=persona if persona is not None else container.persona(settings=settings),
-            model_name=model_name or settings.model,
+            model_name=model_name or resolve_model_name(settings),
             history=history if history is not None else container.history(settings=settings),
             guard=guard if guard is not None else container.guard(settings=settings),
             recover_text_tool_calls=settings.recover_text_tool_calls,
+            tool_protocol=protocol,
+            text_reply_limit=settings.text_reply_limit,
+            check_before_stop=protocol == "text" if check is None else check,
         )
         self.settings = settings

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
 from .app.approval import Approval
-from .app.settings import Settings, load_settings
+from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 
 log = logging.getLogger("pygent")
@@ -28,12 +30,26 @@ SECRET_VARIABLES = ("OPENAI_API_KEY", "PYGENT_UI_TOKEN")
 
 
 def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None) -> str:
-    """``auto`` means openai when an API key or a server URL is set, else the direct model."""
+    """``auto`` means openai when a local model, an API key or a server URL is set, else direct."""
     environ = dict(os.environ) if environ is None else environ
     if settings.backend != "auto":
         return settings.backend
-    wants_server = environ.get("OPENAI_API_KEY") or settings.base_url
+    wants_server = settings.local_model or environ.get("OPENAI_API_KEY") or settings.base_url
     return "openai" if wants_server else "direct"
+
+
+def resolve_tool_protocol(settings: Settings) -> str:
+    """``native`` or ``text``; ``auto`` is text for a small model served in-process."""
+    if settings.tool_protocol != "auto":
+        return settings.tool_protocol
+    return "text" if settings.local_model else "native"
+
+
+def resolve_model_name(settings: Settings) -> str:
+    """The model name requests carry: a local model's file name (no ``.gguf``) unless one is set."""
+    if settings.local_model and settings.model == DEFAULT_MODEL:
+        return Path(settings.local_model).stem
+    return settings.model
 
 
 def is_secret_name(name: str) -> bool:
@@ -49,17 +65,41 @@ def host_secrets(environ: Optional[dict[str, str]] = None) -> list[str]:
     return sorted(values, key=lambda value: (-len(value), value))
 
 
-def make_openai_model(settings: Settings) -> Any:
-    """The OpenAI-compatible model adapter, configured from settings."""
+def serve_local_model(settings: Settings) -> Iterator[Any]:
+    """The llama.cpp server for ``local_model`` (None without one), stopped at shutdown.
+
+    A container resource: ``container.shutdown_resources()`` ends it, and so does the exit.
+    """
+    if not settings.local_model:
+        yield None
+        return
+    from .adapters.llama_server import LlamaCppServer
+
+    server = LlamaCppServer(settings.local_model, progress=log.info).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def make_openai_model(settings: Settings, local_server: Any = None) -> Any:
+    """The OpenAI-compatible model adapter, configured from settings.
+
+    With a local server it goes there with the server's own key: the user's OPENAI_API_KEY
+    and OPENAI_BASE_URL are never used for it.
+    """
     from .adapters.openai_model import OpenAIModel
 
     return OpenAIModel(
-        settings.model,
-        base_url=settings.base_url,
+        resolve_model_name(settings),
+        api_key=local_server.api_key if local_server is not None else None,
+        base_url=local_server.base_url if local_server is not None else settings.base_url,
         timeout=settings.request_timeout,
         max_retries=settings.max_retries,
         stream=settings.stream,
         tool_choice=settings.tool_choice,
+        temperature=settings.temperature,
+        seed=settings.seed,
     )
 
 
@@ -159,9 +199,10 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Singleton(load_settings)
     backend = providers.Callable(resolve_backend, settings)
+    local_server = providers.Resource(serve_local_model, settings)
     model = providers.Selector(
         backend,
-        openai=providers.Singleton(make_openai_model, settings),
+        openai=providers.Singleton(make_openai_model, settings, local_server),
         direct=providers.Factory(make_direct_model),
         echo=providers.Factory(make_echo_model),
     )

@@ -32,7 +32,9 @@ def _no_host_config(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PYGENT_MODEL_BACKEND", "PYGENT_MODEL",
-                "PYGENT_USE_DOCKER", "PYGENT_WORKSPACE", "PYGENT_HISTORY_FILE"):
+                "PYGENT_USE_DOCKER", "PYGENT_WORKSPACE", "PYGENT_HISTORY_FILE",
+                "PYGENT_LOCAL_MODEL", "PYGENT_TEMPERATURE", "PYGENT_SEED",
+                "PYGENT_TOOL_PROTOCOL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
     from pygent.container import container

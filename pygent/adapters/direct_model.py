@@ -43,13 +43,17 @@ def _names(tools: list[dict[str, Any]]) -> set[str]:
 
 
 class DirectModel:
-    """Turns the last user line into a tool call; after a tool result it has nothing to add."""
+    """Turns the last user line into a tool call; after a tool result, the line is done."""
 
     def chat(
         self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
     ) -> Message:
         """Reply to the conversation so far."""
         last = messages[-1] if messages else {}
+        if last.get("role") == "tool" and "stop" in _names(tools):  # the line is done: stop,
+            call = ToolCall(id=f"direct_{next(_ids)}",  # or an unattended run would go on
+                            function=ToolCallFunction("stop", "{}"))
+            return Message(role="assistant", content="", tool_calls=[call])
         if last.get("role") != "user":
             return Message(role="assistant", content="")
         line = str(last.get("content") or "").strip()

@@ -40,6 +40,8 @@ class OpenAIModel:
         max_retries: int = 2,
         stream: bool = False,
         tool_choice: Optional[str] = None,
+        temperature: Optional[float] = None,
+        seed: Optional[int] = None,
     ) -> None:
         self.model = model
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
@@ -48,6 +50,8 @@ class OpenAIModel:
         self.max_retries = max_retries
         self.stream = stream
         self.tool_choice = tool_choice
+        self.temperature = temperature  # None: the server's own default
+        self.seed = seed
         self.stream_usage = True  # False once a server has refused stream_options
         self._local = threading.local()  # last_usage per thread: web sessions share a model
         self._client: Any = None
@@ -125,6 +129,10 @@ class OpenAIModel:
             request["tools"] = tools
             if self.tool_choice:
                 request["tool_choice"] = tool_choice_wire(self.tool_choice)
+        if self.temperature is not None:
+            request["temperature"] = self.temperature
+        if self.seed is not None:
+            request["seed"] = self.seed
         self.last_usage = None
         if self.stream:
             return self._chat_streaming(request, bool(tools), on_delta)

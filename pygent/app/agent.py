@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ..domain.conversation import Conversation
 from ..domain.events import (
@@ -20,52 +19,17 @@ from ..domain.events import (
 from ..domain.messages import Message, ToolCall
 from ..domain.persona import Persona
 from ..domain.ports import HistoryPort, ModelPort
-from ..domain.sandbox import SandboxError
 from ..domain.stats import StepStats, Totals, totals
+from .dispatch import ToolGuard, dispatch
+from .outcomes import INTERRUPTED, UNFINISHED, RunResult, StepCancelled, unfinished_note
 from .prompt import build_system_prompt
-from .registry import STOP_TOOL, ToolRegistry, default_registry
-from .replies import mistyped_strings, parse_arguments, to_message
-from .tool_text import split_tool_calls
+from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
+from .replies import to_message
+from .text_protocol import CHECK_FIRST, TEXT, failed, nudge, problems_note, to_text_wire
+from .tool_text import read_actions
 
-#: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
-ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
-
-INTERRUPTED = "Interrupted by the user before this tool finished."
-UNFINISHED = "No result: the session ended before this tool finished."
-
-
-class StepCancelled(Exception):
-    """Raise it (or a subclass) from a listener to end a step as the person asked (Stop)."""
-
-
-def unfinished_note(exc: BaseException) -> str:
-    """What a call left unanswered by ``exc`` is answered with: said as it happened."""
-    if isinstance(exc, (SystemExit, GeneratorExit)):
-        return UNFINISHED
-    if isinstance(exc, StepCancelled) or not isinstance(exc, Exception):
-        return INTERRUPTED  # Ctrl-C, a Stop button, an asyncio cancellation
-    detail = " ".join(str(exc).split())[:200]
-    return (f"No result: the step ended before this tool finished "
-            f"({type(exc).__name__}{': ' + detail if detail else ''}).")
-
-
-@dataclass
-class RunResult:
-    """How :meth:`Agent.run_until_stop` ended."""
-
-    message: Message
-    steps: int
-    reason: str  # "stop", "answer", "max_steps", "max_tokens" or "max_time"
-
-    @property
-    def text(self) -> str:
-        """The final assistant text (may be empty)."""
-        return self.message.content or ""
-
-    @property
-    def finished(self) -> bool:
-        """True when the model ended the run itself rather than hitting a limit."""
-        return self.reason in ("stop", "answer")
+__all__ = ["INTERRUPTED", "UNFINISHED", "AgentLoop", "RunResult", "StepCancelled", "ToolGuard",
+           "takes_on_delta", "unfinished_note"]
 
 
 class AgentLoop:
@@ -88,6 +52,9 @@ class AgentLoop:
         history: Optional[HistoryPort] = None,
         guard: Optional[ToolGuard] = None,
         recover_text_tool_calls: bool = True,
+        tool_protocol: str = "native",
+        text_reply_limit: int = 3,
+        check_before_stop: bool = False,
     ) -> None:
         self.model = model
         self.runtime = runtime
@@ -97,8 +64,14 @@ class AgentLoop:
         self.history = history
         self.guard = guard
         self.recover_text_tool_calls = recover_text_tool_calls
+        self.tool_protocol = tool_protocol  # "native": tool schemas; "text": fenced actions
+        self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
+        self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
         self.listeners: list[EventListener] = []
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
+        self.unattended = False  # nobody reads replies: shell blocks are actions (native too)
+        self._stopped, self._stop_result = False, ""
+        self._checked = True  # False: the next stop of this run is asked to check first
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
         self._prompt: dict[str, Any] = {}
@@ -129,9 +102,9 @@ class AgentLoop:
     def system_message(self) -> dict[str, Any]:
         """The system prompt as a wire dict, listing the tools registered right now."""
         specs = self.tools.specs()
-        key = (self.persona, *map(id, specs))
+        key = (self.persona, self.tool_protocol, *map(id, specs))
         if key != self._prompt_key:
-            content = build_system_prompt(self.persona, specs)
+            content = build_system_prompt(self.persona, specs, self.tool_protocol)
             self._prompt = {"role": "system", "content": content}
             self._prompt_key = key
         return self._prompt
@@ -140,7 +113,7 @@ class AgentLoop:
         """What the next model request sends: the system prompt, then the conversation."""
         messages = self.conversation.to_openai()
         messages.insert(0, self.system_message())
-        return messages
+        return to_text_wire(messages) if self.tool_protocol == TEXT else messages
 
     # -- the loop -------------------------------------------------------------------------
     def step(self, text: Optional[str] = None) -> Message:
@@ -168,7 +141,8 @@ class AgentLoop:
     def _chat(self) -> Any:
         """Ask the model once, passing ``on_delta`` to a model that takes it."""
         chat: Any = self.model.chat
-        arguments = (self.request_messages(), self.model_name, self.tools.schemas())
+        schemas = [] if self.tool_protocol == TEXT else self.tools.schemas()
+        arguments = (self.request_messages(), self.model_name, schemas)
         if takes_on_delta(chat):
             return chat(*arguments, on_delta=self._delta)
         return chat(*arguments)
@@ -179,27 +153,70 @@ class AgentLoop:
     def _take_reply(self, reply: Any) -> Message:
         """Record the reply, tell the listeners, and run the tools it calls."""
         message = to_message(reply)
-        recovered: list[ToolCall] = []
-        if self.recover_text_tool_calls and not message.tool_calls and message.content:
-            recovered, prose = split_tool_calls(message.content, self.tools.names())
-            if recovered:  # the model sees its calls in its own native form next time
-                message.tool_calls, message.content = recovered, prose
+        shown, problems, read = message.content, [], False
+        if not message.tool_calls and message.content and (
+                self.recover_text_tool_calls or self.tool_protocol == TEXT):
+            text_mode = self.tool_protocol == TEXT
+            actions = read_actions(message.content, self.tools.names(),
+                                   shell_blocks=text_mode or self.unattended,
+                                   shell_beside_calls=text_mode)
+            problems = actions.problems
+            if actions.calls:  # text mode keeps the words: they are what the model sees again
+                message.tool_calls, read = actions.calls, True
+                shown = actions.prose
+                if not text_mode:
+                    message.content = actions.prose
         self.append(message)
-        if message.content:
-            self.emit(AssistantText(message.content))
-        if recovered:
-            names = ", ".join(call.function.name for call in recovered)
-            self.emit(Notice(f"Recovered {len(recovered)} tool call(s) written as text: {names}."))
+        if shown:
+            self.emit(AssistantText(shown))
         calls = message.tool_calls or []
+        if read and self.tool_protocol != TEXT:  # in text mode that is the normal way to act
+            names = ", ".join(call.function.name for call in calls)
+            self.emit(Notice(f"Recovered {len(calls)} tool call(s) written as text: {names}."))
+        self._run_calls(calls)
+        if problems:
+            note = problems_note(problems, self.tools.names())
+            self.emit(Notice(note))
+            self.append(Message(role="user", content=note))
+        return message
+
+    def _run_calls(self, calls: list[ToolCall]) -> None:
+        """Run the calls in order; ``stop`` ends the run only when nothing before it failed."""
+        self._stopped, self._stop_result = False, ""
+        failures: list[str] = []
         for index, call in enumerate(calls):
             try:
-                self._run_call(call)
+                skip = self._skip_reason(call, index, failures)
+                if skip is not None:
+                    self._answer(call, skip, is_error=True)
+                    continue
+                output, is_error = self._run_call(call)
+                if call.function.name == STOP_TOOL:
+                    self._stopped = not is_error
+                    self._stop_result = "" if output == STOPPING else output
+                elif failed(output, is_error):
+                    failures.append(call.function.name)
             except BaseException as exc:
                 note = unfinished_note(exc)
-                for pending in calls[index:]:
+                for pending in self.conversation.unanswered_calls():
                     self._answer(pending, note, is_error=True)
                 raise
-        return message
+
+    def _skip_reason(self, call: ToolCall, index: int, failures: list[str]) -> Optional[str]:
+        """Why a call of this reply is not run, or None to run it."""
+        if self._stopped:
+            return "Not run: stop was called before this in the same reply."
+        if index and self.tool_protocol == TEXT:
+            return "Not run: only the first action of a reply runs. Send one action per reply."
+        if call.function.name == STOP_TOOL and not self._checked:
+            self._checked = True
+            return CHECK_FIRST
+        if call.function.name == STOP_TOOL and failures:
+            what = (f"{failures[0]} failed" if len(failures) == 1 else
+                    f"{len(failures)} calls failed ({', '.join(sorted(set(failures)))})")
+            return (f"Not stopped: {what} earlier in this reply. Look at the results, fix what "
+                    "went wrong, and call stop only when the task is done.")
+        return None
 
     def run_until_stop(
         self,
@@ -207,45 +224,75 @@ class AgentLoop:
         max_steps: int = 20,
         max_time: Optional[float] = None,
         max_tokens: Optional[int] = None,
+        *,
+        unattended: bool = True,
     ) -> RunResult:
-        """Step until the model calls ``stop`` or answers without tools, or a limit is hit.
+        """Step until the model calls ``stop`` or a limit is hit.
 
-        ``max_tokens`` bounds the prompt plus completion tokens of this run's steps, as the
-        server counts them; a server that reports no usage cannot be held to it (a Notice says so).
+        ``unattended`` (the default) means nobody answers: a reply without an action gets a
+        short user turn saying to act or stop, up to ``text_reply_limit`` in a row (then the
+        run ends with reason "no_action"). With ``unattended=False`` (a chat) a text reply ends
+        the run with reason "answer", for the person to answer. ``max_tokens`` bounds the prompt
+        plus completion tokens of this run's steps, as the server counts them; a server that
+        reports no usage cannot be held to it (a Notice says so).
         """
         started = time.monotonic()
         first = len(self.stats)
         warned = False
+        idle = 0
         message = Message(role="assistant", content="")
-        for steps in range(1, max_steps + 1):
-            message = self.step(text if steps == 1 else None)
-            calls = message.tool_calls or []
-            if any(c.function.name == STOP_TOOL for c in calls):
-                return RunResult(message, steps, "stop")
-            if not calls:
-                return RunResult(message, steps, "answer")
-            if max_tokens is not None:
-                used = totals(self.stats[first:])
-                if used.tokens >= max_tokens:
-                    self.emit(Notice(f"Stopped: token limit of {max_tokens:,} reached "
-                                     f"({used.tokens:,} tokens used)."))
-                    return RunResult(message, steps, "max_tokens")
-                if used.unreported and not warned:
+        self.unattended = unattended
+        self._checked = not (unattended and self.check_before_stop)
+        try:
+            for steps in range(1, max_steps + 1):
+                message = self.step(text if steps == 1 else None)
+                if self._stopped:
+                    return RunResult(message, steps, "stop", self._stop_result)
+                acted = bool(message.tool_calls) or self.conversation[-1].role == "user"
+                idle = 0 if message.tool_calls else idle + 1
+                if not acted and not unattended:
+                    return RunResult(message, steps, "answer")
+                if idle >= self.text_reply_limit:
+                    self.emit(Notice(f"Stopped: {idle} replies in a row without an action."))
+                    return RunResult(message, steps, "no_action")
+                if not acted:
+                    self.append(Message(role="user", content=nudge(
+                        self.tool_protocol, self.tools.names())))
+                limit = self._limit_reached(first, started, max_tokens, max_time, warned)
+                if limit == "warned":
                     warned = True
-                    self.emit(Notice(f"The server reports no token usage, so the token limit "
-                                     f"of {max_tokens:,} cannot be enforced."))
-            if max_time is not None and time.monotonic() - started >= max_time:
-                self.emit(Notice(f"Stopped: time limit of {max_time:g} s reached."))
-                return RunResult(message, steps, "max_time")
+                elif limit is not None:
+                    return RunResult(message, steps, limit)
+        finally:
+            self.unattended = False
         self.emit(Notice(f"Stopped: step limit of {max_steps} reached."))
         return RunResult(message, max_steps, "max_steps")
 
+    def _limit_reached(self, first: int, started: float, max_tokens: Optional[int],
+                       max_time: Optional[float], warned: bool) -> Optional[str]:
+        """The token or time limit this run hit, "warned" once if tokens go uncounted, or None."""
+        if max_tokens is not None:
+            used = totals(self.stats[first:])
+            if used.tokens >= max_tokens:
+                self.emit(Notice(f"Stopped: token limit of {max_tokens:,} reached "
+                                 f"({used.tokens:,} tokens used)."))
+                return "max_tokens"
+            if used.unreported and not warned:
+                self.emit(Notice(f"The server reports no token usage, so the token limit "
+                                 f"of {max_tokens:,} cannot be enforced."))
+                return "warned"
+        if max_time is not None and time.monotonic() - started >= max_time:
+            self.emit(Notice(f"Stopped: time limit of {max_time:g} s reached."))
+            return "max_time"
+        return None
+
     # -- tools ------------------------------------------------------------------------------
-    def _run_call(self, call: ToolCall) -> None:
+    def _run_call(self, call: ToolCall) -> tuple[str, bool]:
         name, raw = call.function.name, call.function.arguments
         self.emit(ToolCallStarted(call.id, name, raw))
         output, is_error = self.dispatch(name, raw)
         self._answer(call, output, is_error)
+        return output, is_error
 
     def _answer(self, call: ToolCall, output: str, is_error: bool = False) -> None:
         self.append(
@@ -255,33 +302,7 @@ class AgentLoop:
 
     def dispatch(self, name: str, raw_arguments: str) -> tuple[str, bool]:
         """Run one tool call; every mistake becomes a message for the model, not an exception."""
-        spec = self.tools.get(name)
-        if spec is None:
-            return f"Error: unknown tool {name!r}. Available tools: {self.tools.names()}.", True
-        try:
-            arguments, problem = parse_arguments(raw_arguments)
-            if problem is None:
-                problem = spec.check_arguments(self.runtime, arguments)
-            if problem is None:
-                problem = mistyped_strings(spec.parameters, arguments)
-        except Exception as exc:  # whatever the model sent, it hears about it
-            arguments, problem = {}, f"they could not be read ({type(exc).__name__}: {exc})"
-        if problem is not None:
-            return f"Error: bad arguments for {name}: {problem}", True
-        if self.guard is not None:
-            try:
-                refusal = self.guard(name, arguments)
-            except Exception as exc:  # a check that cannot decide refuses: fail closed
-                refusal = (f"Refused: the approval check failed ({type(exc).__name__}: {exc}); "
-                           "the command was not run.")
-            if refusal is not None:
-                return refusal, True
-        try:
-            return str(spec.func(self.runtime, **arguments)), False
-        except (SandboxError, ValueError, OSError) as exc:
-            return f"Error: {exc}", True
-        except Exception as exc:  # a tool's bug must not end the conversation
-            return f"Error: tool {name} failed: {type(exc).__name__}: {exc}", True
+        return dispatch(self.tools, self.runtime, self.guard, name, raw_arguments)
 
 
 def takes_on_delta(chat: Any) -> bool:

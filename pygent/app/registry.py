@@ -123,8 +123,10 @@ def _write_file(runtime: Any, path: str, content: str) -> str:
     return str(runtime.write_file(path, content))
 
 
-def _stop(runtime: Any) -> str:
-    return "Stopping."
+def _stop(runtime: Any, result: str = "", **other: Any) -> str:
+    """Another argument a small model invents (``summary``, ``message``) is the result too."""
+    texts = [result, *(value for value in other.values() if isinstance(value, str))]
+    return next((text.strip() for text in texts if text.strip()), STOPPING)
 
 
 def builtin_tools() -> list[ToolSpec]:
@@ -155,13 +157,18 @@ def builtin_tools() -> list[ToolSpec]:
         ),
         ToolSpec(
             "stop",
-            "Call when the task is finished.",
-            {"type": "object", "properties": {}, "required": []},
+            "Call when the task is finished, with a short result for the user.",
+            {
+                "type": "object",
+                "properties": {"result": {"type": "string", "description": "What was done."}},
+                "required": [],
+            },
             _stop,
         ),
     ]
 
 
 STOP_TOOL = "stop"
+STOPPING = "Stopping."  # what stop answers when no result is given
 
 default_registry = ToolRegistry(builtin_tools())

@@ -7,7 +7,6 @@ can write it, so it may set only the fields whose metadata marks them ``project`
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -15,9 +14,11 @@ from typing import Any, Optional
 
 from ..domain.errors import ConfigError
 from ..domain.visible import visible
+from .setting_values import coerce
 from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
 BACKENDS = ("auto", "openai", "direct", "echo")
+DEFAULT_MODEL = "gpt-4.1-mini"
 
 log = logging.getLogger("pygent")
 
@@ -31,14 +32,25 @@ class Settings:
     """
 
     backend: str = field(default="auto", metadata={"env": "PYGENT_MODEL_BACKEND",
-        "doc": "Model backend: auto (openai when OPENAI_API_KEY or OPENAI_BASE_URL is set, "
-               "else direct), "
-               "openai, direct or echo."})
-    model: str = field(default="gpt-4.1-mini", metadata={"env": "PYGENT_MODEL",
+        "doc": "Model backend: auto (openai when local_model, OPENAI_API_KEY or "
+               "OPENAI_BASE_URL is set, else direct), openai, direct or echo."})
+    model: str = field(default=DEFAULT_MODEL, metadata={"env": "PYGENT_MODEL",
         "project": True,
-        "doc": "Model name sent to the OpenAI-compatible server."})
+        "doc": "Model name sent to the OpenAI-compatible server (with local_model, the "
+               "file's name without .gguf unless set)."})
     base_url: Optional[str] = field(default=None, metadata={"env": "OPENAI_BASE_URL",
         "doc": "Base URL of an OpenAI-compatible server."})
+    local_model: Optional[str] = field(default=None, metadata={"env": "PYGENT_LOCAL_MODEL",
+        "doc": "A .gguf model file to serve with llama.cpp on 127.0.0.1 for the session "
+               "(pip install 'pygent[local]'); the openai backend then talks to it."})
+    temperature: Optional[float] = field(default=None, metadata={
+        "env": "PYGENT_TEMPERATURE", "project": True,
+        "doc": "Sampling temperature sent with each request (0 to 2); unset leaves it to "
+               "the server."})
+    seed: Optional[int] = field(default=None, metadata={"env": "PYGENT_SEED",
+        "project": True,
+        "doc": "Sampling seed sent with each request, for repeatable replies where the "
+               "server honours it; unset leaves it to the server."})
     request_timeout: float = field(default=120.0, metadata={"env": "PYGENT_REQUEST_TIMEOUT",
         "project": True,
         "doc": "Seconds to wait for one model reply."})
@@ -93,6 +105,19 @@ class Settings:
     recover_text_tool_calls: bool = field(default=True, metadata={
         "env": "PYGENT_RECOVER_TOOL_CALLS", "project": True,
         "doc": "Treat tool calls a model writes as text (JSON, <tool_call>) as real calls."})
+    tool_protocol: str = field(default="auto", metadata={"env": "PYGENT_TOOL_PROTOCOL",
+        "project": True,
+        "doc": "How tools reach the model: native (tool schemas, tool_calls replies), text "
+               "(tools described in the prompt, calls written as text), or auto (text with "
+               "local_model, else native)."})
+    text_reply_limit: int = field(default=3, metadata={"env": "PYGENT_TEXT_REPLY_LIMIT",
+        "project": True,
+        "doc": "Replies without a tool call in a row that an unattended run accepts "
+               "before it stops (at least 1)."})
+    check_before_stop: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_CHECK_BEFORE_STOP", "project": True,
+        "doc": "Answer an unattended run's first stop with a request to check the result "
+               "first (unset: on with the text protocol, which small models use)."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
         "project": "on",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
@@ -194,7 +219,7 @@ def _project_values(path: Path, required: bool) -> tuple[dict[str, Any], list[st
             refused.append(name)
             continue
         try:
-            value = _coerce(name, value, kind.default)
+            value = coerce(name, value, kind.default)
         except (TypeError, ValueError, RecursionError) as exc:
             _warn(f"{path}: ignored {name}: {exc}")
             continue
@@ -235,7 +260,7 @@ def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:
     for name, value in values.items():
         default = kinds[name].default
         try:
-            clean[name] = _coerce(name, value, default)
+            clean[name] = coerce(name, value, default)
         except (TypeError, ValueError) as exc:
             where = f" (from {source})" if source else ""
             raise ConfigError(f"setting {name}{where}: {exc}") from exc
@@ -246,46 +271,3 @@ def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:
             f"allowed: {', '.join(BACKENDS)}"
         )
     return settings
-
-
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    if name == "deny":
-        if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise TypeError("must be a list of command prefixes")
-        return [str(rule) for rule in value]
-    if name == "env":
-        if not isinstance(value, dict):
-            raise TypeError("must be a table of strings")
-        return {str(k): str(v) for k, v in value.items()}
-    if name in ("use_docker", "confine"):
-        return parse_bool(value)
-    if name == "max_tokens":
-        if value is None or str(value).strip() == "":
-            return None
-        if isinstance(value, bool) or int(value) < 1:
-            raise ValueError(f"must be a whole number above 0, got {value!r}")
-        return int(value)
-    if isinstance(default, bool):
-        return parse_bool(value)
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, float):
-        number = float(value)
-        if not (number > 0 and math.isfinite(number)):
-            raise ValueError("must be a positive number")
-        return number
-    return None if value is None else str(value)
-
-
-def parse_bool(value: Any) -> Optional[bool]:
-    """Read yes/no words; ``auto`` or empty means unset."""
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    if text in ("", "auto"):
-        return None
-    raise ValueError(f"expected 1/0, true/false, yes/no or auto, got {value!r}")

@@ -196,7 +196,8 @@ class WebSession:
             return
         self.transcript.add(Entry("user", line))
         try:
-            self.agent.run_until_stop(line, max_steps=self.max_steps, max_tokens=self.max_tokens)
+            self.agent.run_until_stop(line, max_steps=self.max_steps, max_tokens=self.max_tokens,
+                                      unattended=False)
         except (StopRequested, KeyboardInterrupt):
             self.transcript.add(Entry("notice", "Stopped. Send a message to go on."))
         except Exception as exc:

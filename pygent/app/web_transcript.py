@@ -18,6 +18,7 @@ from ..domain.events import (
 )
 from ..domain.messages import Message
 from ..domain.sandbox import PathEscapeError, SandboxError
+from .registry import STOP_TOOL, STOPPING
 
 
 @dataclass
@@ -82,6 +83,11 @@ class Transcript:
         elif isinstance(event, ToolCallStarted):
             self.add(Entry("tool", name=event.name, arguments=event.arguments, done=False,
                            call_id=event.call_id))
+        elif isinstance(event, ToolOutput) and event.name == STOP_TOOL \
+                and event.output == STOPPING:  # a bare stop says nothing to the person
+            with self._lock:
+                self._entries = [e for e in self._entries
+                                 if not (e.kind == "tool" and e.call_id == event.call_id)]
         elif isinstance(event, ToolOutput):
             with self._lock:
                 for entry in reversed(self._entries):

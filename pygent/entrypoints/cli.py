@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import __version__
+from .cli_options import build_parser, load_cli_settings
 
 if TYPE_CHECKING:
     from ..app.commands import Session
@@ -22,87 +22,6 @@ if TYPE_CHECKING:
     from .cli_render import Renderer
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-BACKEND_CHOICES = ("auto", "openai", "direct", "echo")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
-    return value
-
-
-def add_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """The flags both ``pygent`` and ``pygent run`` take (suppressed defaults in the latter)."""
-    default: Any = argparse.SUPPRESS if suppress else None
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--docker", dest="use_docker", action="store_const", const=True,
-                       default=default, help="run commands in a Docker container")
-    where.add_argument("--no-docker", dest="use_docker", action="store_const", const=False,
-                       default=default, help="run commands on this machine")
-    parser.add_argument("--model", metavar="NAME", default=default,
-                        help="model name for the OpenAI-compatible server")
-    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=default,
-                        help="model backend (auto: openai when OPENAI_API_KEY or "
-                        "OPENAI_BASE_URL is set, else direct)")
-    parser.add_argument("--workspace", metavar="DIR", default=default,
-                        help="workspace folder to use and keep (default: a temporary one)")
-    parser.add_argument("--config", metavar="FILE", default=default,
-                        help="your settings file, read instead of ~/.pygent.toml and "
-                        "./pygent.toml")
-    parser.add_argument("--confirm", action="store_const", const=True, default=default,
-                        help="ask before each bash command the model runs")
-    parser.add_argument("--max-steps", type=positive_int, metavar="N", default=default,
-                        help="most model steps per task")
-    parser.add_argument("--max-tokens", type=positive_int, metavar="N", default=default,
-                        help="most prompt plus completion tokens per task, as the server counts")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``pygent`` command line."""
-    parser = argparse.ArgumentParser(
-        prog="pygent",
-        description="A minimalist coding assistant that runs a model's tool calls in a sandbox. "
-                    "Without a task, starts an interactive session (/help lists its commands).",
-        epilog="Exit status of one-shot runs: 0 finished, 1 error, 2 bad usage, "
-               "3 step or token limit reached, 130 interrupted.",
-    )
-    parser.add_argument("--version", action="version", version=f"pygent {__version__}")
-    parser.add_argument("-p", "--prompt", metavar="TASK",
-                        help="run TASK until the model stops, print the answer, exit")
-    add_options(parser, suppress=False)
-    commands = parser.add_subparsers(dest="command", metavar="{run}")
-    run = commands.add_parser("run", help="run a task until the model stops, print the answer",
-                              description="Run TASK until the model stops; print the final "
-                                          "answer on stdout and tool calls on stderr.")
-    run.add_argument("task", nargs="+", metavar="TASK", help="what to do")
-    add_options(run, suppress=True)
-    return parser
-
-
-def load_cli_settings(args: argparse.Namespace) -> Settings:
-    """Defaults, the settings files and the environment, with the flags on top.
-
-    The ``--workspace`` flag is passed in too: a settings file inside it is a project file.
-    """
-    from ..app.settings import load_settings
-
-    workspace = args.workspace
-    if workspace:
-        workspace = os.path.abspath(os.path.expanduser(workspace))
-    return load_settings(config_file=args.config, workspace=workspace).with_overrides(
-        backend=args.backend,
-        model=args.model,
-        workspace=workspace,
-        use_docker=args.use_docker,
-        confirm=args.confirm,
-        max_steps=args.max_steps,
-        max_tokens=args.max_tokens,
-    )
 
 
 def open_session(settings: Settings, renderer: Renderer) -> Session:
@@ -116,15 +35,36 @@ def open_session(settings: Settings, renderer: Renderer) -> Session:
     from ..runtime import Runtime
 
     container.settings.override(providers.Object(settings))
-    model = container.model()
+    model = container.model()  # with local_model, this loads it into llama.cpp
     approval = Approval(settings.deny, confirm=settings.confirm, ask=terminal_ask(renderer))
-    runtime = Runtime(settings=settings)
+    try:
+        runtime = Runtime(settings=settings)
+    except BaseException:
+        stop_model_server()
+        raise
     try:
         agent = Agent(model=model, runtime=runtime, settings=settings, guard=approval)
     except BaseException:
         runtime.cleanup()
+        stop_model_server()
         raise
     return Session(agent, approval)
+
+
+def close_session(session: Session) -> None:
+    """Remove the sandbox, then stop the local model server if the session started one."""
+    try:
+        session.runtime.cleanup()
+    finally:
+        stop_model_server()
+
+
+def stop_model_server() -> None:
+    """Stop what the container started for the session (the ``local_model`` server)."""
+    from ..container import container
+
+    container.shutdown_resources()
+    container.reset_singletons()  # the model adapter pointed at the server just stopped
 
 
 def confirm_prompt(command: str) -> str:
@@ -193,7 +133,7 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
             task, max_steps=settings.max_steps, max_tokens=settings.max_tokens)
     finally:
         renderer.spinner.stop()
-        session.runtime.cleanup()
+        close_session(session)
     renderer.line(f"Total: {session.agent.totals().describe()}", DIM)  # on stderr, as progress
     text = result.text or answer.last_output
     if text:
@@ -213,7 +153,7 @@ def interactive(args: argparse.Namespace) -> int:
         return run_repl(session, settings, renderer)
     finally:
         renderer.spinner.stop()
-        session.runtime.cleanup()
+        close_session(session)
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:

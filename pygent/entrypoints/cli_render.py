@@ -17,6 +17,7 @@ import threading
 import unicodedata
 from typing import Optional, TextIO
 
+from ..app.registry import STOP_TOOL, STOPPING
 from ..domain.events import (
     AssistantDelta,
     AssistantText,
@@ -295,11 +296,14 @@ class Renderer:
             if not self.end_stream() and self.show_text:
                 self.styled_line(render_markdown(printable(event.text), self.color))
         elif isinstance(event, ToolCallStarted):
-            self.line(describe_call(event.name, event.arguments), BOLD, BLUE)
-            self.spinner.start(f"running {event.name}")
-            return
+            if event.name != STOP_TOOL:  # its result, if any, is what the person reads
+                self.line(describe_call(event.name, event.arguments), BOLD, BLUE)
+                self.spinner.start(f"running {event.name}")
+                return
         elif isinstance(event, ToolOutput):
-            if event.output and (self.show_output or event.is_error):
+            if event.name == STOP_TOOL and event.output == STOPPING:
+                pass
+            elif event.output and (self.show_output or event.is_error):
                 self.line(fold(event.output), RED if event.is_error else "")
         elif isinstance(event, Notice):
             self.notice(event.text)

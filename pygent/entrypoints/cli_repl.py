@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
@@ -75,6 +76,9 @@ def banner(session: Session, settings: Settings) -> list[str]:
     where = runtime.label
     backend = resolve_backend(settings)
     model = session.agent.model_name if backend == "openai" else backend
+    if backend == "openai" and settings.local_model:
+        address = urlsplit(str(getattr(session.agent.model, "base_url", "") or "")).netloc
+        model += f" (llama.cpp on {address})"
     lines = [
         f"{session.agent.persona.name} - {where} - model: {model} - workspace: "
         f"{runtime.workspace}",
@@ -105,7 +109,7 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
             return not outcome.exit
         renderer.spinner.start("thinking")
         session.agent.run_until_stop(line, max_steps=settings.max_steps,
-                                     max_tokens=settings.max_tokens)
+                                     max_tokens=settings.max_tokens, unattended=False)
     except KeyboardInterrupt:
         renderer.notice("Interrupted; the conversation is kept.")
     except (PygentError, SandboxError, OSError) as exc:

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=("auto", "openai", "direct", "echo"),
                         help="model backend (auto: openai when OPENAI_API_KEY or "
                         "OPENAI_BASE_URL is set, else direct)")
+    parser.add_argument("--local-model", metavar="PATH",
+                        help="serve this .gguf file with llama.cpp on 127.0.0.1 and use it "
+                        "(pip install 'pygent[local]')")
     parser.add_argument("--workspace", help="folder to work in (default: a temporary one)")
     parser.add_argument("--config", help="pygent.toml to read instead of the usual places")
     parser.add_argument("--confirm", action="store_true", default=None,
@@ -77,6 +80,8 @@ def page_environment(args: argparse.Namespace, environ: dict[str, str]) -> dict[
         env["PYGENT_MODEL"] = args.model
     if args.backend:
         env["PYGENT_MODEL_BACKEND"] = args.backend
+    if args.local_model:
+        env["PYGENT_LOCAL_MODEL"] = str(Path(args.local_model).expanduser().absolute())
     if args.workspace:
         env["PYGENT_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     if args.config:
@@ -119,6 +124,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     try:
         settings = load_settings(env.get(CONFIG_VAR), environ=env)
+        if settings.local_model:  # fail here, not in the page, on a file llama.cpp cannot use
+            from ..adapters.llama_server import check_model_file, import_xllamacpp
+
+            check_model_file(settings.local_model)
+            import_xllamacpp()
     except ConfigError as exc:
         print(f"pygent-ui: {exc}", file=sys.stderr)
         return 2

@@ -77,7 +77,7 @@ def test_a_tool_call_reply_runs_the_tool_and_sends_its_result_back(
 ) -> None:
     chat_server.add(tool_call("bash", {"cmd": "echo hi"}), text("It printed hi."))
     agent = make_agent(make_model(chat_server.url), runtime)
-    result = agent.run_until_stop("say hi")
+    result = agent.run_until_stop("say hi", unattended=False)
     assert result.text == "It printed hi."
     assert runtime.sandbox.commands == ["echo hi"]  # type: ignore[attr-defined]
     assistant, tool = chat_server.requests[1]["messages"][-2:]
@@ -93,7 +93,7 @@ def test_the_request_carries_the_model_the_messages_and_the_tools_exactly(
 ) -> None:
     chat_server.add(tool_call("bash", {"cmd": "echo hi"}, content=None), text("done"))
     agent = make_agent(make_model(chat_server.url), runtime)
-    agent.run_until_stop("say hi")
+    agent.run_until_stop("say hi", unattended=False)
     first, second = chat_server.requests
     assert first["model"] == second["model"] == "test-model"
     assert first["tools"] == second["tools"] == json.loads(json.dumps(agent.tools.schemas()))
@@ -251,7 +251,8 @@ def test_an_agent_with_a_key_and_base_url_in_the_environment_talks_to_that_serve
 def test_a_pygent_process_pointed_at_the_server_with_openai_base_url_uses_it(
     chat_server: ChatServer, tmp_path: Path
 ) -> None:
-    chat_server.add(tool_call("bash", {"cmd": "echo from-the-sandbox"}), text("all done"))
+    chat_server.add(tool_call("bash", {"cmd": "echo from-the-sandbox"}),
+                    tool_call("stop", {"result": "all done"}))
     env = {**os.environ, "OPENAI_API_KEY": "sk-sub", "OPENAI_BASE_URL": chat_server.url,
            "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYGENT_USE_DOCKER": "0",
            "PYGENT_WORKSPACE": str(tmp_path)}

@@ -276,7 +276,7 @@ def test_a_non_streaming_model_still_answers_and_reports_usage(
     model = OpenAIModel("test-model", api_key="k", base_url=chat_server.url, stream=False)
     agent = make_agent(model, runtime)
     events = record(agent)
-    assert agent.run_until_stop("go").text == "done"
+    assert agent.run_until_stop("go", unattended=False).text == "done"
     assert not any(isinstance(e, AssistantDelta) for e in events)
     assert "stream" not in chat_server.requests[0]
     assert agent.stats[0].tokens == 13

@@ -333,11 +333,23 @@ def test_dash_p_runs_a_task_too(home: Path) -> None:
     assert (done.returncode, done.stdout) == (0, "a\nb\n")
 
 
-def test_run_prints_the_model_final_answer(home: Path) -> None:
-    replies = [tool_call("bash", {"cmd": "echo working"}), text("All done.")]
+def test_run_prints_the_result_the_model_stops_with(home: Path) -> None:
+    replies = [tool_call("bash", {"cmd": "echo working"}),
+               tool_call("stop", {"result": "All done."})]
     with ChatServer(replies) as server:
         done = pygent(home, "run", "do it", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
     assert (done.returncode, done.stdout) == (0, "All done.\n")
+
+
+def test_run_answers_text_replies_and_ends_after_three_in_a_row(home: Path) -> None:
+    replies = [text("I will list the files."), tool_call("bash", {"cmd": "echo working"}),
+               text("Plan: look."), text("Plan: look again."), text("Plan: still looking.")]
+    with ChatServer(replies) as server:
+        done = pygent(home, "run", "do it", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
+        nudged = server.requests[1]["messages"][-1]
+    assert done.returncode == 3
+    assert "3 replies in a row without an action" in done.stderr
+    assert nudged["role"] == "user" and "stop" in nudged["content"]
 
 
 def test_run_with_a_rejected_api_key_fails_with_one_line(home: Path) -> None:
@@ -373,7 +385,8 @@ def test_version_prints_the_version(home: Path) -> None:
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version_import_no_heavy_package(home: Path, flag: str) -> None:
-    heavy = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector")
+    heavy = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector",
+             "xllamacpp")
     code = (
         "import sys\nfrom pygent.entrypoints.cli import main\n"
         f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"

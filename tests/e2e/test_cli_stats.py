@@ -32,7 +32,7 @@ def pygent(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
 
 def test_run_prints_the_totals_line_on_stderr_and_only_the_answer_on_stdout(home: Path) -> None:
     replies = [tool_call("bash", {"cmd": "echo working"}, usage=(100, 20)),
-               text("All done.", usage=(130, 5))]
+               tool_call("stop", {"result": "All done."}, usage=(130, 5))]
     with ChatServer(replies) as server:
         done = pygent(home, "run", "do it", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
     assert (done.returncode, done.stdout) == (0, "All done.\n")

@@ -14,7 +14,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXPECTED = {
     "api_example.py": ["Commands run", "Wrote 17 bytes to hello.txt", "Hello from Pygent"],
     "runtime_example.py": ["python says: 45", "state carries over: hi from sub", "[exit status 2]"],
-    "write_file_demo.py": ["ToolOutput", "1. write tests", "finished after 3 steps (answer)"],
+    "write_file_demo.py": ["ToolOutput", "1. write tests",
+                           "finished after 3 steps (stop): The list has two items."],
     "custom_model.py": ["Echo: test"],
     "custom_model_with_tool.py": ["the bash tool returned: hi"],
     "custom_tool.py": ["word_count", "8 words in poem.txt", "the system prompt lists it: True"],

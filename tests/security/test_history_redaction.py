@@ -62,7 +62,7 @@ def test_a_redacted_log_still_resumes_with_its_tool_calls_paired(tmp_path: Path)
     model = FakeModel([calls(call("bash", {"cmd": "echo k"}, "call_k1")), say("done k")])
     agent = Agent(model=model, runtime=Runtime(sandbox=FakeSandbox(tmp_path)),
                   history=JsonlHistory(path, secrets=["k"]))
-    agent.run_until_stop("task")
+    agent.run_until_stop("task", unattended=False)
     for line in path.read_text().splitlines():
         assert "k" not in json.dumps(_strings(json.loads(line)))
     resumed = Agent(model=FakeModel(), runtime=Runtime(sandbox=FakeSandbox(tmp_path)),

@@ -79,6 +79,9 @@ def test_close_ends_every_process_the_sandbox_started(sandbox: Any) -> None:
     mark = unique(503)
     sandbox.run(f"setsid sleep {mark} & (setsid sleep {mark} &); sleep {mark} & disown; "
                 f"nohup sleep {mark} >/dev/null 2>&1 &")
+    deadline = time.monotonic() + 10  # under load a background job may not have exec'd yet
+    while sandbox_sleepers(sandbox, mark) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert sandbox_sleepers(sandbox, mark) == 4
     if sandbox.kind == "local":
         from pygent.adapters.process_tree import process_table

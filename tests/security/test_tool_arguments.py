@@ -20,7 +20,7 @@ from pygent.domain.errors import ModelError
 from pygent.domain.events import Event, ToolCallStarted
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
 from pygent.runtime import Runtime
-from tests.chat_server import ChatServer, Reply, text, tool_call
+from tests.chat_server import ChatServer, Reply, tool_call
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_arguments_nested_50000_deep_are_an_error_the_model_is_told(
 ) -> None:
     model = FakeModel([calls(call("bash", raw, "deep")), say("understood")])
     agent, sandbox = make_agent(model, workspace)
-    result = agent.run_until_stop("go")
+    result = agent.run_until_stop("go", unattended=False)
     assert (result.reason, result.text) == ("answer", "understood")
     assert sandbox.commands == []
     told = model.requests[1]["messages"][-1]
@@ -84,7 +84,7 @@ def test_a_guard_that_fails_refuses_the_call_instead_of_ending_the_run(workspace
 
     model = FakeModel([calls(call("bash", {"cmd": "echo hi"})), say("ok")])
     agent, sandbox = make_agent(model, workspace, guard=broken_guard)
-    assert agent.run_until_stop("go").text == "ok"
+    assert agent.run_until_stop("go", unattended=False).text == "ok"
     assert sandbox.commands == []
     assert tool_results(agent)[0].startswith("Refused: the approval check failed")
 
@@ -168,7 +168,7 @@ def pygent_run(server: ChatServer, tmp_path: Path) -> subprocess.CompletedProces
 
 
 def test_pygent_run_goes_on_after_50000_deep_arguments(tmp_path: Path) -> None:
-    with ChatServer([tool_call("bash", DEEP), text("all good")]) as server:
+    with ChatServer([tool_call("bash", DEEP), tool_call("stop", {"result": "all good"})]) as server:
         done = pygent_run(server, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == "all good\n"

@@ -130,9 +130,9 @@ def test_run_until_stop_ends_on_the_stop_tool(workspace: Path) -> None:
     assert (result.reason, result.steps, result.finished) == ("stop", 2, True)
 
 
-def test_run_until_stop_ends_on_a_plain_answer(workspace: Path) -> None:
+def test_a_chat_run_ends_on_a_plain_answer(workspace: Path) -> None:
     model = FakeModel([calls(call("bash", {"cmd": "echo a"})), say("All done.")])
-    result = make_agent(model, workspace).run_until_stop("task")
+    result = make_agent(model, workspace).run_until_stop("task", unattended=False)
     assert (result.reason, result.text) == ("answer", "All done.")
 
 
@@ -155,10 +155,11 @@ def test_run_until_stop_reports_the_time_limit(workspace: Path) -> None:
 
 
 def test_only_the_first_step_of_a_run_adds_a_user_message(workspace: Path) -> None:
-    model = FakeModel([calls(call("bash", {"cmd": "echo a"})), say("ok")])
+    model = FakeModel([calls(call("bash", {"cmd": "echo a"})), calls(call("stop"))])
     agent = make_agent(model, workspace)
     agent.run_until_stop("task")
-    assert [m.role for m in agent.conversation] == ["user", "assistant", "tool", "assistant"]
+    assert [m.role for m in agent.conversation] == [
+        "user", "assistant", "tool", "assistant", "tool"]
 
 
 def test_the_system_prompt_lists_exactly_the_tools_registered_at_each_step(workspace: Path) -> None:

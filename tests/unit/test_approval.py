@@ -122,7 +122,7 @@ def test_confirmation_shows_the_command_and_runs_it_on_yes(workspace: Path) -> N
 def test_a_declined_command_is_the_tool_result_the_model_sees(workspace: Path) -> None:
     model = FakeModel([calls(call("bash", {"cmd": "echo hi"})), say("ok")])
     loop, sandbox = loop_with(workspace, model, Approval(confirm=True, ask=lambda cmd: False))
-    loop.run_until_stop("greet")
+    loop.run_until_stop("greet", unattended=False)
     assert sandbox.commands == []
     assert tool_results(loop) == [DECLINED]
     assert model.requests[-1]["messages"][-1]["content"] == DECLINED

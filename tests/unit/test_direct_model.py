@@ -97,13 +97,15 @@ def test_without_a_bash_tool_a_plain_line_is_answered_with_the_tools_available()
 
 
 @given(st.text())
-def test_after_a_tool_result_it_answers_with_empty_text(output: str) -> None:
+def test_after_a_tool_result_it_calls_stop(output: str) -> None:
     messages = [*user("ls"),
                 {"role": "assistant", "content": "", "tool_calls": [
                     {"id": "c1", "type": "function",
                      "function": {"name": "bash", "arguments": '{"cmd": "ls"}'}}]},
                 {"role": "tool", "tool_call_id": "c1", "content": output}]
-    assert DirectModel().chat(messages, "", schemas(*TOOLS)) == Message("assistant", "")
+    reply = DirectModel().chat(messages, "", schemas(*TOOLS))
+    assert reply.content == "" and [c.function.name for c in reply.tool_calls or []] == ["stop"]
+    assert DirectModel().chat(messages, "", schemas("bash")) == Message("assistant", "")
 
 
 @given(st.text(alphabet=" \t\n\r\x0b\x0c", max_size=5))

@@ -18,7 +18,7 @@ def test_every_message_is_appended_and_an_agent_with_the_same_file_resumes(tmp_p
     first = Agent(
         model=model, runtime=Runtime(sandbox=FakeSandbox(tmp_path)), history=JsonlHistory(path)
     )
-    first.run_until_stop("task")
+    first.run_until_stop("task", unattended=False)
     assert len(path.read_text().splitlines()) == 4
     second = Agent(
         model=FakeModel(),

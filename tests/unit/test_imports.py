@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector")
+HEAVY = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector", "xllamacpp")
 
 
 def test_import_pygent_leaves_heavy_packages_unimported() -> None:

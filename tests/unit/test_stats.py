@@ -43,7 +43,7 @@ def test_the_totals_line_names_steps_tokens_and_time() -> None:
 def test_each_step_records_the_usage_the_model_reported(workspace: Path) -> None:
     model = FakeModel([echo(), say("done")], usage=[(100, 7), (120, 3)])
     agent = make_agent(model, workspace)
-    result = agent.run_until_stop("go")
+    result = agent.run_until_stop("go", unattended=False)
     assert result.reason == "answer"
     assert [(s.prompt_tokens, s.completion_tokens, s.usage_known) for s in agent.stats] == [
         (100, 7, True), (120, 3, True)]
@@ -85,14 +85,14 @@ def test_the_token_limit_counts_only_the_current_run(workspace: Path) -> None:
     model = FakeModel([echo(), say("one"), echo(), say("two")],
                       usage=[(40, 5), (40, 5), (40, 5), (40, 5)])
     agent = make_agent(model, workspace)
-    assert agent.run_until_stop("first", max_tokens=100).reason == "answer"
-    assert agent.run_until_stop("second", max_tokens=100).reason == "answer"
+    assert agent.run_until_stop("first", max_tokens=100, unattended=False).reason == "answer"
+    assert agent.run_until_stop("second", max_tokens=100, unattended=False).reason == "answer"
     assert agent.totals().tokens == 180
 
 
 def test_a_final_answer_over_the_token_limit_still_counts_as_finished(workspace: Path) -> None:
     agent = make_agent(FakeModel([say("done")], usage=[(500, 50)]), workspace)
-    assert agent.run_until_stop("go", max_tokens=10).reason == "answer"
+    assert agent.run_until_stop("go", max_tokens=10, unattended=False).reason == "answer"
 
 
 def test_a_token_limit_without_usage_from_the_server_is_said_once(workspace: Path) -> None:

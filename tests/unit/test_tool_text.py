@@ -186,7 +186,7 @@ def test_the_agent_runs_calls_written_as_text_and_says_it_recovered_them(workspa
 
 def test_with_recovery_off_a_call_written_as_text_stays_an_answer(workspace: Path) -> None:
     model = FakeModel([say('{"name": "stop", "arguments": {}}')])
-    result = make_agent(model, workspace, recover=False).run_until_stop("go")
+    result = make_agent(model, workspace, recover=False).run_until_stop("go", unattended=False)
     assert result.reason == "answer" and result.message.tool_calls is None
 
 

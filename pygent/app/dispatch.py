@@ -1,0 +1,44 @@
+"""Run one tool call by name: every mistake a model can make becomes a message, not a crash."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..domain.sandbox import SandboxError
+from .registry import ToolRegistry
+from .replies import mistyped_strings, parse_arguments
+
+#: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
+ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
+
+
+def dispatch(tools: ToolRegistry, runtime: Any, guard: Optional[ToolGuard], name: str,
+             raw_arguments: str) -> tuple[str, bool]:
+    """Run one tool call; every mistake becomes a message for the model, not an exception."""
+    spec = tools.get(name)
+    if spec is None:
+        return f"Error: unknown tool {name!r}. Available tools: {tools.names()}.", True
+    try:
+        arguments, problem = parse_arguments(raw_arguments)
+        if problem is None:
+            problem = spec.check_arguments(runtime, arguments)
+        if problem is None:
+            problem = mistyped_strings(spec.parameters, arguments)
+    except Exception as exc:  # whatever the model sent, it hears about it
+        arguments, problem = {}, f"they could not be read ({type(exc).__name__}: {exc})"
+    if problem is not None:
+        return f"Error: bad arguments for {name}: {problem}", True
+    if guard is not None:
+        try:
+            refusal = guard(name, arguments)
+        except Exception as exc:  # a check that cannot decide refuses: fail closed
+            refusal = (f"Refused: the approval check failed ({type(exc).__name__}: {exc}); "
+                       "the command was not run.")
+        if refusal is not None:
+            return refusal, True
+    try:
+        return str(spec.func(runtime, **arguments)), False
+    except (SandboxError, ValueError, OSError) as exc:
+        return f"Error: {exc}", True
+    except Exception as exc:  # a tool's bug must not end the conversation
+        return f"Error: tool {name} failed: {type(exc).__name__}: {exc}", True

@@ -1,0 +1,83 @@
+"""Reading one setting's value, from a file, the environment or a flag, into its type.
+
+Raising ``TypeError`` or ``ValueError`` with a reason; the caller names the setting and source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+TOOL_PROTOCOLS = ("auto", "native", "text")
+
+
+def coerce(name: str, value: Any, default: Any) -> Any:
+    """``value`` as the setting ``name`` (whose default is ``default``) holds it."""
+    if name == "deny":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError("must be a list of command prefixes")
+        return [str(rule) for rule in value]
+    if name == "env":
+        if not isinstance(value, dict):
+            raise TypeError("must be a table of strings")
+        return {str(k): str(v) for k, v in value.items()}
+    if name in ("use_docker", "confine", "check_before_stop"):
+        return parse_bool(value)
+    if name in ("max_tokens", "text_reply_limit"):
+        if name == "max_tokens" and (value is None or str(value).strip() == ""):
+            return None
+        if isinstance(value, bool) or int(value) < 1:
+            raise ValueError(f"must be a whole number above 0, got {value!r}")
+        return int(value)
+    if name == "seed":
+        if value is None or str(value).strip() == "":
+            return None
+        if isinstance(value, (bool, float)):
+            raise ValueError(f"must be a whole number, got {value!r}")
+        return int(value)
+    if name == "temperature":
+        return None if value is None or str(value).strip() == "" else parse_temperature(value)
+    if name == "tool_protocol":
+        return parse_choice(value, TOOL_PROTOCOLS)
+    if isinstance(default, bool):
+        return parse_bool(value)
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        number = float(value)
+        if not (number > 0 and math.isfinite(number)):
+            raise ValueError("must be a positive number")
+        return number
+    return None if value is None else str(value)
+
+
+def parse_choice(value: Any, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, read case-insensitively."""
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+    return text
+
+
+def parse_temperature(value: Any) -> float:
+    """A sampling temperature: a number from 0 to 2, the range OpenAI's API accepts."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number from 0 to 2, got {value!r}")
+    number = float(value)
+    if not 0 <= number <= 2:  # also false for NaN
+        raise ValueError(f"must be a number from 0 to 2, got {value!r}")
+    return number
+
+
+def parse_bool(value: Any) -> Optional[bool]:
+    """Read yes/no words; ``auto`` or empty means unset."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    if text in ("", "auto"):
+        return None
+    raise ValueError(f"expected 1/0, true/false, yes/no or auto, got {value!r}")

@@ -1,0 +1,135 @@
+"""What the loop says to a model that acts in text, and the wire form of the text protocol.
+
+The text protocol is for models that do not do tool calls well: no tool schemas are sent,
+the system prompt describes the tools and asks for one fenced action per reply, and tool
+results go back as user turns. The conversation itself keeps its tool calls and tool
+messages either way, so a history or a protocol switch loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..domain.tools import ToolSpec
+
+NATIVE = "native"
+TEXT = "text"
+SHELL_TOOL = "bash"
+STOP_TOOL = "stop"
+
+#: How to work, said to every model: small ones otherwise guess file contents and stop early.
+WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
+            "make the change; check it (run the program or the test, or print the file).")
+
+#: The answer to an unattended run's first stop when checks are asked for.
+CHECK_FIRST = ("Not stopped yet: first check that the task is really done. Print the file you "
+               "changed, or run the program or the test, and read the result. If it is right, "
+               "call stop again; if not, fix it.")
+
+_FAILED = re.compile(r"\[(?:exit status -?\d+|command timed out and was killed)\]\s*$")
+
+
+def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
+    """System prompt lines that teach the text protocol for exactly these tools."""
+    names = [t.name for t in tools]
+    lines = ["You work in the workspace, the current directory. Nobody answers questions: act. "
+             "Each reply: one short thought, then exactly ONE action in a fenced block. You "
+             "see its result before your next reply."]
+    if SHELL_TOOL in names:
+        lines.append("Run a shell command:\n```bash\ncat notes.txt\n```")
+    others = [t for t in tools if t.name not in (SHELL_TOOL, STOP_TOOL)]
+    if others:
+        lines.append("Use a tool with a JSON block:\n```json\n"
+                     '{"name": "TOOL", "arguments": {...}}\n```\nTools:')
+        lines.extend(f"- {t.name}({_argument_list(t)}): {t.description}" for t in others)
+    lines.append(WORKFLOW)
+    if STOP_TOOL in names:
+        lines.append('When the check shows the task is done, reply with:\n```json\n'
+                     '{"name": "stop", "arguments": {"result": "what you did"}}\n```')
+    return lines
+
+
+def _argument_list(tool: ToolSpec) -> str:
+    properties = tool.parameters.get("properties")
+    if not isinstance(properties, dict):
+        return ""
+    required = set(tool.parameters.get("required") or ())
+    return ", ".join(name if name in required else f"{name}?" for name in properties)
+
+
+def to_text_wire(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation as plain turns: calls stay in the assistant's words, results are user
+    turns, and neighbouring user turns are merged (some chat templates need alternation)."""
+    wire: list[dict[str, Any]] = []
+    names: dict[str, str] = {}  # call id -> tool name: the wire form of a tool message has none
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant" and message.get("tool_calls"):
+            content = message.get("content") or _calls_as_text(message["tool_calls"])
+            wire.append({"role": "assistant", "content": content})
+            names.update((str(c.get("id")), str((c.get("function") or {}).get("name")))
+                         for c in message["tool_calls"])
+        elif role == "tool":
+            name = names.get(message.get("tool_call_id") or "") or "the tool"
+            output = str(message.get("content") or "").strip() or "(no output)"
+            wire.append({"role": "user", "content": f"Result of {name}:\n{output}"})
+        else:
+            wire.append({key: value for key, value in message.items() if key != "tool_calls"})
+    return merge_user_turns(wire)
+
+
+def _calls_as_text(calls: list[dict[str, Any]]) -> str:
+    """A call recorded without its words (a native reply, a resumed log), written as text."""
+    blocks = []
+    for call in calls:
+        function = call.get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        if function.get("name") == SHELL_TOOL and isinstance(arguments, dict) \
+                and isinstance(arguments.get("cmd"), str):
+            blocks.append(f"```bash\n{arguments['cmd']}\n```")
+        else:
+            body = json.dumps({"name": function.get("name"), "arguments": arguments})
+            blocks.append(f"```json\n{body}\n```")
+    return "\n".join(blocks)
+
+
+def merge_user_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join user messages that follow each other into one (a note from the loop, then text)."""
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        if merged and message.get("role") == "user" and merged[-1].get("role") == "user" \
+                and set(message) <= {"role", "content"} and set(merged[-1]) <= {"role", "content"}:
+            text = f"{merged[-1].get('content') or ''}\n\n{message.get('content') or ''}"
+            merged[-1] = {"role": "user", "content": text.strip()}
+        else:
+            merged.append(message)
+    return merged
+
+
+def nudge(protocol: str, names: Sequence[str]) -> str:
+    """The user turn that answers a text-only reply in an unattended run."""
+    done = ' If the task is done, call stop with the result.' if STOP_TOOL in names else ""
+    if protocol == TEXT:
+        act = ("reply with exactly one ```bash block to run next" if SHELL_TOOL in names
+               else "reply with exactly one ```json tool call")
+        return f"No action found in your reply. Nobody will answer questions here: {act}.{done}"
+    return (f"You replied without calling a tool. Nobody will answer questions here: "
+            f"act now with a tool call ({', '.join(names)}).{done}")
+
+
+def problems_note(problems: Sequence[str], names: Sequence[str]) -> str:
+    """The user turn that says why tool calls written as text could not be run."""
+    listed = "; ".join(problems)
+    tools = "" if "available tools" in listed else f" Available tools: {', '.join(names)}."
+    return f"Your tool call could not be run: {listed}.{tools} Write the call again, correctly."
+
+
+def failed(output: str, is_error: bool) -> bool:
+    """True when a tool result reports a failure: an error, a non-zero exit, a timeout."""
+    return is_error or bool(_FAILED.search(output))

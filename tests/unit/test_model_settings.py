@@ -1,0 +1,155 @@
+"""Model settings (sampling, tool protocol, text-reply limit, local model) from every source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pygent.app.settings import Settings, load_settings
+from pygent.container import resolve_backend, resolve_model_name, resolve_tool_protocol
+from pygent.domain.errors import ConfigError
+from pygent.entrypoints.cli_options import build_parser, load_cli_settings
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def load(home: Path, cwd: Path, **environ: str) -> Settings:
+    return load_settings(environ={"HOME": str(home), **environ}, cwd=cwd)
+
+
+def test_sampling_tool_protocol_and_local_model_are_unset_or_auto_by_default() -> None:
+    settings = Settings()
+    assert (settings.temperature, settings.seed, settings.local_model) == (None, None, None)
+    assert (settings.tool_protocol, settings.text_reply_limit) == ("auto", 3)
+
+
+def test_the_environment_sets_every_new_setting(home: Path, project: Path) -> None:
+    settings = load(home, project, PYGENT_TEMPERATURE="0.7", PYGENT_SEED="42",
+                    PYGENT_TOOL_PROTOCOL="Text", PYGENT_TEXT_REPLY_LIMIT="5",
+                    PYGENT_LOCAL_MODEL="/models/q.gguf")
+    assert (settings.temperature, settings.seed) == (0.7, 42)
+    assert (settings.tool_protocol, settings.text_reply_limit) == ("text", 5)
+    assert settings.local_model == "/models/q.gguf"
+
+
+def test_the_users_file_sets_every_new_setting(home: Path, project: Path) -> None:
+    (home / ".pygent.toml").write_text(
+        'temperature = 0\nseed = 3\ntool_protocol = "native"\ntext_reply_limit = 1\n'
+        'local_model = "~/models/q.gguf"\n')
+    settings = load(home, project)
+    assert (settings.temperature, settings.seed, settings.tool_protocol) == (0.0, 3, "native")
+    assert (settings.text_reply_limit, settings.local_model) == (1, "~/models/q.gguf")
+
+
+def test_a_project_file_may_set_sampling_and_the_tool_protocol(
+    home: Path, project: Path
+) -> None:
+    (project / "pygent.toml").write_text(
+        'temperature = 0.3\nseed = 9\ntool_protocol = "text"\ntext_reply_limit = 2\n')
+    settings = load(home, project)
+    assert (settings.temperature, settings.seed) == (0.3, 9)
+    assert (settings.tool_protocol, settings.text_reply_limit) == ("text", 2)
+
+
+def test_a_project_file_may_not_choose_a_model_file_for_the_host_to_open(
+    home: Path, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (project / "pygent.toml").write_text('local_model = "evil.gguf"\n')
+    settings = load_settings(environ={"HOME": str(home)}, cwd=project, workspace=str(project))
+    assert settings.local_model is None
+    assert "ignored local_model" in caplog.text and "PYGENT_LOCAL_MODEL" in caplog.text
+
+
+@pytest.mark.parametrize("content", ['temperature = 2.5', 'seed = "many"', 'seed = 1.5',
+                                     'tool_protocol = "telepathy"', 'text_reply_limit = 0'])
+def test_a_bad_new_value_in_a_project_file_is_skipped_and_the_start_goes_on(
+    home: Path, project: Path, caplog: pytest.LogCaptureFixture, content: str
+) -> None:
+    (project / "pygent.toml").write_text(content + '\npersona_name = "Ada"\n')
+    settings = load(home, project)
+    assert settings.persona_name == "Ada"
+    name = content.split(" ", 1)[0]
+    assert getattr(settings, name) == getattr(Settings(), name)
+    assert f"ignored {name}" in caplog.text
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PYGENT_TEMPERATURE", "-0.1"), ("PYGENT_TEMPERATURE", "2.01"), ("PYGENT_TEMPERATURE", "nan"),
+    ("PYGENT_TEMPERATURE", "warm"), ("PYGENT_SEED", "4.2"), ("PYGENT_TOOL_PROTOCOL", "json"),
+    ("PYGENT_TEXT_REPLY_LIMIT", "0"),
+])
+def test_a_bad_new_value_in_the_environment_is_an_error_naming_the_setting(
+    home: Path, project: Path, variable: str, value: str
+) -> None:
+    name = variable.removeprefix("PYGENT_").lower()
+    with pytest.raises(ConfigError, match=f"setting {name}"):
+        load(home, project, **{variable: value})
+
+
+def test_the_command_line_flags_win_over_the_environment(
+    home: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYGENT_TEMPERATURE", "1.0")
+    monkeypatch.setenv("PYGENT_SEED", "1")
+    monkeypatch.chdir(project)
+    args = build_parser().parse_args(
+        ["--temperature", "0.25", "--seed", "11", "--tool-protocol", "text",
+         "--local-model", "models/q.gguf"])
+    settings = load_cli_settings(args)
+    assert (settings.temperature, settings.seed, settings.tool_protocol) == (0.25, 11, "text")
+    assert settings.local_model == str(project / "models" / "q.gguf")
+    assert settings.model == "q"  # no --model: the file's name
+
+
+def test_pygent_run_takes_the_same_flags(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    args = build_parser().parse_args(
+        ["run", "do it", "--temperature", "0", "--seed", "5", "--local-model", "/m/x.gguf",
+         "--model", "mine"])
+    settings = load_cli_settings(args)
+    assert (settings.temperature, settings.seed, settings.model) == (0.0, 5, "mine")
+
+
+@pytest.mark.parametrize("flags", [["--temperature", "3"], ["--temperature", "hot"],
+                                   ["--seed", "1.5"], ["--tool-protocol", "json"]])
+def test_bad_flag_values_are_usage_errors(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(flags)
+    assert exited.value.code == 2
+    assert flags[0] in capsys.readouterr().err
+
+
+def test_the_tool_protocol_auto_is_text_for_a_local_model_and_native_otherwise() -> None:
+    assert resolve_tool_protocol(Settings()) == "native"
+    assert resolve_tool_protocol(Settings(local_model="/m/q.gguf")) == "text"
+    assert resolve_tool_protocol(Settings(local_model="/m/q.gguf", tool_protocol="native")) == (
+        "native")
+    assert resolve_tool_protocol(Settings(tool_protocol="text")) == "text"
+
+
+def test_a_local_model_picks_the_openai_backend_unless_another_is_chosen() -> None:
+    local = Settings(local_model="/m/q.gguf")
+    assert resolve_backend(local, {}) == "openai"
+    assert resolve_backend(Settings(local_model="/m/q.gguf", backend="echo"), {}) == "echo"
+
+
+def test_a_local_models_name_is_its_file_name_unless_a_model_is_named() -> None:
+    gguf = "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert resolve_model_name(Settings(local_model=gguf)) == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    assert resolve_model_name(Settings(local_model=gguf, model="mine")) == "mine"
+    assert resolve_model_name(Settings()) == "gpt-4.1-mini"

@@ -1,0 +1,225 @@
+"""Unattended runs keep going until the model says it is done (issue 12).
+
+The replies are the shapes a real Qwen2.5-Coder-1.5B sent when runs ended too early: prose
+plus a fenced shell block, a plan in prose, an unknown tool written as JSON, six calls then
+``stop``. A chat (the REPL, the web page) keeps its semantics: a text reply ends the turn.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pygent.app.agent import AgentLoop
+from pygent.app.registry import ToolRegistry, builtin_tools
+from pygent.app.text_protocol import to_text_wire
+from pygent.domain.events import Notice
+from pygent.runtime import Runtime
+from tests.fakes import FakeModel, FakeSandbox, call, calls, say
+
+SHELL_REPLY = (
+    "Let me count the lines.\n```bash\nline_count=$(wc -l < data.txt)\n"
+    'echo "$line_count" > count.txt\n```'
+)
+PLAN = ("Here is how we will do it: first list the files with bash, then write the result. "
+        "When you call stop, the task is complete.")
+UNKNOWN_TOOL = '```json\n{"name": "log_with_error", "arguments": {"path": "logs/error.log"}}\n```'
+
+
+def make_agent(
+    model: FakeModel, workspace: Path, **options: object
+) -> tuple[AgentLoop, FakeSandbox]:
+    sandbox = FakeSandbox(workspace)
+    agent = AgentLoop(model, Runtime(sandbox=sandbox), tools=ToolRegistry(builtin_tools()),
+                      **options)  # type: ignore[arg-type]
+    return agent, sandbox
+
+
+def roles(agent: AgentLoop) -> list[str]:
+    return [m.role for m in agent.conversation]
+
+
+def test_a_plan_in_prose_is_answered_with_a_nudge_and_the_run_goes_on(workspace: Path) -> None:
+    model = FakeModel([say(PLAN), calls(call("bash", {"cmd": "echo hi"})), calls(call("stop"))])
+    agent, sandbox = make_agent(model, workspace)
+    result = agent.run_until_stop("count the lines", max_steps=8)
+    assert (result.reason, result.steps) == ("stop", 3)
+    assert sandbox.commands == ["echo hi"]
+    nudge = model.requests[1]["messages"][-1]
+    assert nudge["role"] == "user" and "stop" in nudge["content"] and "tool" in nudge["content"]
+
+
+def test_consecutive_text_replies_end_the_run_with_their_own_reason(workspace: Path) -> None:
+    model = FakeModel(default=say(PLAN))
+    agent, _ = make_agent(model, workspace, text_reply_limit=3)
+    notices: list[str] = []
+    agent.subscribe(lambda e: notices.append(e.text) if isinstance(e, Notice) else None)
+    result = agent.run_until_stop("do it", max_steps=20)
+    assert (result.reason, result.steps, result.finished) == ("no_action", 3, False)
+    assert any("3 replies in a row without an action" in text for text in notices)
+    assert roles(agent)[-1] == "assistant"  # the last reply is not followed by a dangling nudge
+
+
+def test_an_action_resets_the_count_of_text_replies(workspace: Path) -> None:
+    script = [say(PLAN), say(PLAN), calls(call("bash", {"cmd": "echo a"})), say(PLAN), say(PLAN),
+              calls(call("stop"))]
+    agent, _ = make_agent(FakeModel(script), workspace, text_reply_limit=3)
+    assert agent.run_until_stop("go", max_steps=10).reason == "stop"
+
+
+def test_a_chat_turn_still_ends_on_a_text_reply(workspace: Path) -> None:
+    agent, _ = make_agent(FakeModel([say("Which file do you mean?")]), workspace)
+    result = agent.run_until_stop("fix the file", unattended=False)
+    assert (result.reason, result.steps, result.finished) == ("answer", 1, True)
+    assert roles(agent) == ["user", "assistant"]
+
+
+def test_a_fenced_shell_block_runs_in_an_unattended_run(workspace: Path) -> None:
+    model = FakeModel([say(SHELL_REPLY), calls(call("stop"))])
+    agent, sandbox = make_agent(model, workspace)
+    assert agent.run_until_stop("count lines into count.txt").reason == "stop"
+    assert sandbox.commands == ['line_count=$(wc -l < data.txt)\necho "$line_count" > count.txt']
+
+
+def test_a_fenced_shell_block_is_only_text_in_a_chat(workspace: Path) -> None:
+    agent, sandbox = make_agent(FakeModel([say(SHELL_REPLY)]), workspace)
+    result = agent.run_until_stop("how would I count lines?", unattended=False)
+    assert result.reason == "answer" and sandbox.commands == []
+
+
+def test_an_unknown_tool_written_as_text_is_answered_and_the_run_goes_on(workspace: Path) -> None:
+    model = FakeModel([say(UNKNOWN_TOOL), calls(call("stop"))])
+    agent, _ = make_agent(model, workspace)
+    assert agent.run_until_stop("log the error").reason == "stop"
+    answer = model.requests[1]["messages"][-1]
+    assert answer["role"] == "user"
+    assert "log_with_error" in answer["content"]
+    assert all(name in answer["content"] for name in ("bash", "write_file", "stop"))
+
+
+def test_an_unknown_tool_in_a_chat_is_answered_too(workspace: Path) -> None:
+    model = FakeModel([say(UNKNOWN_TOOL), say("Sorry, I will use bash.")])
+    agent, _ = make_agent(model, workspace)
+    result = agent.run_until_stop("log the error", unattended=False)
+    assert (result.reason, result.steps) == ("answer", 2)
+
+
+def test_stop_after_a_failed_call_in_the_same_reply_does_not_end_the_run(workspace: Path) -> None:
+    six = [call("bash", {"cmd": f"exit {n}"}) for n in range(1, 7)]
+    model = FakeModel([calls(*six, call("stop")), calls(call("bash", {"cmd": "echo ok"})),
+                       calls(call("stop"))])
+    agent, _ = make_agent(model, workspace)
+    result = agent.run_until_stop("make textkit", max_steps=8)
+    assert (result.reason, result.steps) == ("stop", 3)
+    refused = [m for m in agent.conversation if m.role == "tool" and m.name == "stop"][0]
+    assert (refused.content or "").startswith("Not stopped: 6 calls failed (bash)")
+
+
+def test_stop_after_calls_that_worked_ends_the_run(workspace: Path) -> None:
+    model = FakeModel([calls(call("write_file", {"path": "a.txt", "content": "x"}), call("stop"))])
+    agent, _ = make_agent(model, workspace)
+    assert agent.run_until_stop("write a.txt").reason == "stop"
+
+
+def test_the_text_protocol_sends_no_schemas_and_runs_one_action_per_reply(
+    workspace: Path,
+) -> None:
+    two = "First:\n```bash\necho one\n```\nthen\n```bash\necho two\n```"
+    model = FakeModel([say(two), say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, sandbox = make_agent(model, workspace, tool_protocol="text")
+    assert agent.run_until_stop("go").reason == "stop"
+    assert sandbox.commands == ["echo one"]
+    first = model.requests[0]
+    assert first["tools"] == []
+    assert "```bash" in first["messages"][0]["content"]  # the prompt teaches the format
+    second = model.requests[1]["messages"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert second[2]["content"] == two and "tool_calls" not in second[2]
+    assert "Result of bash:\none" in second[3]["content"]
+    assert "only the first action" in second[3]["content"]
+
+
+def test_the_text_wire_form_never_has_two_user_or_two_assistant_turns_in_a_row() -> None:
+    native = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "task"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "a", "type": "function",
+             "function": {"name": "bash", "arguments": json.dumps({"cmd": "ls"})}},
+            {"id": "b", "type": "function",
+             "function": {"name": "write_file", "arguments": '{"path": "x", "content": "y"}'}}]},
+        {"role": "tool", "tool_call_id": "a", "name": "bash", "content": "a.txt"},
+        {"role": "tool", "tool_call_id": "b", "name": "write_file", "content": "Wrote 1 bytes"},
+        {"role": "user", "content": "No action found."},
+    ]
+    wire = to_text_wire(native)
+    assert [m["role"] for m in wire] == ["system", "user", "assistant", "user"]
+    assert "```bash\nls\n```" in wire[2]["content"] and '"write_file"' in wire[2]["content"]
+    assert wire[3]["content"].endswith("No action found.")
+    assert all("tool_calls" not in m and m["content"] for m in wire)
+
+
+def test_a_text_reply_limit_of_one_ends_at_the_first_text_reply(workspace: Path) -> None:
+    agent, _ = make_agent(FakeModel(default=say(PLAN)), workspace, text_reply_limit=1)
+    assert agent.run_until_stop("go").reason == "no_action"
+    assert roles(agent) == ["user", "assistant"]
+
+
+def test_stop_with_a_result_gives_it_back(workspace: Path) -> None:
+    model = FakeModel([calls(call("stop", {"result": "Counted 3 lines."}))])
+    agent, _ = make_agent(model, workspace)
+    agent.run_until_stop("count")
+    assert agent.conversation[-1].content == "Counted 3 lines."
+
+
+def test_stop_takes_a_result_under_another_name_small_models_invent(workspace: Path) -> None:
+    model = FakeModel([calls(call("stop", {"summary": "All done."}))])
+    agent, _ = make_agent(model, workspace)
+    assert agent.run_until_stop("go").reason == "stop"
+    assert agent.conversation[-1].content == "All done."
+
+
+def test_in_the_text_protocol_a_command_sent_with_stop_runs_and_stop_waits(
+    workspace: Path,
+) -> None:
+    both = 'Create it:\n```bash\necho hi\n```\n```json\n{"name": "stop", "arguments": {}}\n```'
+    model = FakeModel([say(both), say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, sandbox = make_agent(model, workspace, tool_protocol="text")
+    result = agent.run_until_stop("go")
+    assert (result.reason, result.steps) == ("stop", 2)
+    assert sandbox.commands == ["echo hi"]
+
+
+def test_an_unattended_runs_first_stop_asks_for_a_check_when_checks_are_on(
+    workspace: Path,
+) -> None:
+    model = FakeModel([calls(call("write_file", {"path": "a.txt", "content": "x"})),
+                       calls(call("stop")), calls(call("bash", {"cmd": "cat a.txt"})),
+                       calls(call("stop", {"result": "a.txt holds x"}))])
+    agent, sandbox = make_agent(model, workspace, check_before_stop=True)
+    result = agent.run_until_stop("write a.txt")
+    assert (result.reason, result.steps, result.text) == ("stop", 4, "a.txt holds x")
+    first_stop = [m for m in agent.conversation if m.role == "tool" and m.name == "stop"][0]
+    assert (first_stop.content or "").startswith("Not stopped yet: first check")
+    assert sandbox.commands == ["cat a.txt"]
+
+
+def test_a_chat_never_asks_for_a_check_before_stop(workspace: Path) -> None:
+    model = FakeModel([calls(call("stop"))])
+    agent, _ = make_agent(model, workspace, check_before_stop=True)
+    assert agent.run_until_stop("go", unattended=False).reason == "stop"
+
+
+def test_checks_before_stop_are_on_by_default_only_with_the_text_protocol(
+    workspace: Path,
+) -> None:
+    from pygent.agent import Agent
+    from pygent.app.settings import Settings
+
+    def agent_for(**values: object) -> Agent:
+        return Agent(model=FakeModel(), runtime=Runtime(sandbox=FakeSandbox(workspace)),
+                     settings=Settings(**values), history=None)  # type: ignore[arg-type]
+
+    assert agent_for(tool_protocol="text").check_before_stop is True
+    assert agent_for(tool_protocol="native").check_before_stop is False
+    assert agent_for(tool_protocol="text", check_before_stop=False).check_before_stop is False
