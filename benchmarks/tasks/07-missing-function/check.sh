@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The original assertions, run from a copy the model cannot have weakened.
+set -u
+python3 - <<'PY'
+from textutils import shout, slugify
+
+assert shout("hi") == "HI!"
+assert slugify("Hello World") == "hello-world"
+assert slugify("  Python   3.12 Release Notes ") == "python-312-release-notes"
+assert slugify("What's new?") == "whats-new"
+PY

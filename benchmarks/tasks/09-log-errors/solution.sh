@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+grep ERROR server.log > errors.txt

@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+sed -i 's/for name in names$/for name in names:/' greet.py
