@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dependency_injector import providers
@@ -68,13 +71,41 @@ def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
         check_model_file(str(path))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def xllamacpp_module() -> Any:
+    """The llama.cpp wheel, installed like the real-model tests install it; never a skip."""
+    from tests.llama_server import SERVER_PACKAGE, ensure_packages
+
+    problem = ensure_packages([SERVER_PACKAGE])
+    if problem is not None:
+        pytest.fail(problem)
+    return importlib.import_module("xllamacpp")
+
+
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "locked.gguf"
     path.write_bytes(b"GGUF")
     path.chmod(0)
-    with pytest.raises(ConfigError, match="cannot read .*locked.gguf"):
-        check_model_file(str(path))
+    if os.geteuid() != 0:
+        with pytest.raises(ConfigError, match="cannot read .*locked.gguf"):
+            check_model_file(str(path))
+        return
+    read, write = os.pipe()  # root reads any file: ask again from a child that is nobody
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            check_model_file(str(path))
+            os.write(write, b"no error")
+        except BaseException as exc:
+            os.write(write, str(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as said:
+        message = said.read().decode()
+    assert re.search("cannot read .*locked.gguf", message), message
 
 
 def test_a_good_header_gives_the_absolute_path(
@@ -100,7 +131,7 @@ def test_the_file_is_checked_before_the_missing_wheel_is_reported(
 
 
 def test_a_gguf_file_llama_cpp_cannot_load_fails_fast_and_clearly(gguf_garbage: Path) -> None:
-    pytest.importorskip("xllamacpp")
+    xllamacpp_module()
     started = time.monotonic()
     server = LlamaCppServer(str(gguf_garbage))
     with pytest.raises(ConfigError, match="llama.cpp could not load .*broken.gguf"):
@@ -110,7 +141,7 @@ def test_a_gguf_file_llama_cpp_cannot_load_fails_fast_and_clearly(gguf_garbage: 
 
 
 def test_the_server_listens_on_loopback_only_with_the_sessions_key_and_quietly() -> None:
-    xllamacpp = pytest.importorskip("xllamacpp")
+    xllamacpp = xllamacpp_module()
     params = server_params(xllamacpp, "/m/q.gguf", api_key="per-session")
     assert (params.hostnames, params.port, params.api_keys) == (["127.0.0.1"], 0, ["per-session"])
     assert (params.n_ctx, params.n_parallel, params.verbosity, params.ui) == (8192, 1, 0, False)
