@@ -47,7 +47,10 @@ def test_the_repl_stops_before_its_prompt_on_a_file_that_is_not_gguf(home: Path)
 
 
 def test_a_gguf_file_llama_cpp_cannot_load_is_one_error_line_not_its_log(home: Path) -> None:
-    pytest.importorskip("xllamacpp")
+    from tests.llama_server import SERVER_PACKAGE, ensure_packages
+
+    problem = ensure_packages([SERVER_PACKAGE])  # installed as the real-model tests do
+    assert problem is None, problem
     model = home / "broken.gguf"
     model.write_bytes(b"GGUF" + bytes(range(256)) * 8)
     done = pygent(home, "run", "say hi", "--local-model", str(model), "--no-docker")
