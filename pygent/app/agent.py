@@ -72,6 +72,7 @@ class AgentLoop:
         self.unattended = False  # nobody reads replies: shell blocks are actions (native too)
         self._stopped, self._stop_result = False, ""
         self._checked = True  # False: the next stop of this run is asked to check first
+        self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
         self._prompt: dict[str, Any] = {}
@@ -201,6 +202,7 @@ class AgentLoop:
                 for pending in self.conversation.unanswered_calls():
                     self._answer(pending, note, is_error=True)
                 raise
+        self._last_failed = failures[-1] if failures else None
 
     def _skip_reason(self, call: ToolCall, index: int, failures: list[str]) -> Optional[str]:
         """Why a call of this reply is not run, or None to run it."""
@@ -208,6 +210,10 @@ class AgentLoop:
             return "Not run: stop was called before this in the same reply."
         if index and self.tool_protocol == TEXT:
             return "Not run: only the first action of a reply runs. Send one action per reply."
+        if call.function.name == STOP_TOOL and not index and self.unattended \
+                and self._last_failed:
+            return (f"Not stopped: your last {self._last_failed} failed. Fix it and check "
+                    "again; if the task cannot be done, call stop again and say why.")
         if call.function.name == STOP_TOOL and not self._checked:
             self._checked = True
             return CHECK_FIRST

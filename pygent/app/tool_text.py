@@ -45,6 +45,7 @@ from .text_shell import shell_command
 
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
 _SHELL_TOOL = "bash"
+_QUOTED_KEY = re.compile(r"\s*(?:\{|\[\s*\{)\s*[\"']")  # ``{"`` or ``{'``: never a shell script
 _JSON_OPENING = re.compile(r"\s*(?=\{|\[\s*\{)")
 
 #: A span of the reply to cut once read, the calls it made and the problems it raised.
@@ -92,7 +93,7 @@ def read_actions(
     hits.extend(_value_hits(bare, 0, "the reply", names))
     alone = not any(calls for _, _, calls, _ in hits)
     if shell_blocks and _SHELL_TOOL in names and (alone or shell_beside_calls):
-        hits.extend(_shell_hits(text, scripts))
+        hits.extend(_shell_hits(untagged, scripts))  # echoed schemas are blanked there
     return _gather(text, hits)
 
 
@@ -226,6 +227,8 @@ def _opens_json(text: str, block: Block) -> bool:
     opening = _JSON_OPENING.match(text, block.body_start, block.body_end)
     if opening is None:  # most scripts; ``{ a; b; }`` gets past this, but no value starts there
         return False
+    if _QUOTED_KEY.match(text, block.body_start, block.body_end):
+        return True  # JSON and Python's repr of a dict start so; a brace group needs a space
     first = next(values(text[block.body_start : block.body_end]), None)
     return first is not None and block.body_start + first.start == opening.end()
 

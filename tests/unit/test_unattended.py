@@ -223,3 +223,21 @@ def test_checks_before_stop_are_on_by_default_only_with_the_text_protocol(
     assert agent_for(tool_protocol="text").check_before_stop is True
     assert agent_for(tool_protocol="native").check_before_stop is False
     assert agent_for(tool_protocol="text", check_before_stop=False).check_before_stop is False
+
+
+def test_an_unattended_stop_right_after_a_failed_command_is_refused_once(
+    workspace: Path,
+) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "exit 2"})), calls(call("stop")),
+                       calls(call("stop", {"result": "cannot be done"}))])
+    agent, _ = make_agent(model, workspace)
+    result = agent.run_until_stop("go")
+    assert (result.reason, result.steps, result.text) == ("stop", 3, "cannot be done")
+    refused = [m for m in agent.conversation if m.role == "tool" and m.name == "stop"][0]
+    assert (refused.content or "").startswith("Not stopped: your last bash failed")
+
+
+def test_in_a_chat_a_stop_after_a_failed_command_is_taken(workspace: Path) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "exit 2"})), calls(call("stop"))])
+    agent, _ = make_agent(model, workspace)
+    assert agent.run_until_stop("go", unattended=False).steps == 2
