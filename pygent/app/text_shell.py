@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 _PROMPT = "$ "
 
 
@@ -35,3 +37,26 @@ def _prompted_lines(lines: list[str]) -> list[str]:
             continue
         carrying = line.rstrip().endswith("\\")
     return commands
+
+
+#: Tools small models invent for "run this command"; their one string argument is the command.
+RUNNER_NAMES = frozenset({
+    "run", "exec", "execute", "shell", "terminal", "command", "cmd", "sh", "run_command",
+    "execute_command", "run_shell", "shell_command", "run_bash", "execute_bash", "bash_command",
+})
+#: Shell commands small models call as if they were tools: ``{"name": "cat", "arguments":
+#: {"path": "a.py"}}`` means ``cat a.py``. Only ones that read or run what is already there.
+COMMAND_NAMES = frozenset({"cat", "ls", "head", "tail", "wc", "python", "python3", "pytest"})
+
+
+def shell_alias(name: str, arguments: object) -> str:
+    """The shell command an invented tool call stands for, or '' when it is not one of those."""
+    if not isinstance(arguments, dict) or not all(isinstance(v, str) for v in arguments.values()):
+        return ""
+    values = [v for v in arguments.values() if v.strip()]
+    lowered = name.lower()
+    if lowered in RUNNER_NAMES:
+        return values[0].strip() if len(values) == 1 else ""
+    if lowered in COMMAND_NAMES:
+        return " ".join([lowered, *(shlex.quote(v) for v in values)])
+    return ""

@@ -41,7 +41,7 @@ from .text_blocks import (
     fences,
 )
 from .text_json import attempted, decode_object, looks_like_schema, preview, values
-from .text_shell import shell_command
+from .text_shell import shell_alias, shell_command
 
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
 _SHELL_TOOL = "bash"
@@ -197,6 +197,9 @@ def _judge_one(item: Any, names: list[str]) -> Union[ToolCall, str, None]:
         return None
     key = "arguments" if "arguments" in item else "parameters" if "parameters" in item else None
     if name not in names:
+        alias = shell_alias(name, item.get(key)) if key and _SHELL_TOOL in names else ""
+        if alias:  # ``{"name": "run", "arguments": {"cmd": ...}}``: plainly a shell command
+            return _call(_SHELL_TOOL, {_shell_argument(): alias})
         listed = ", ".join(names)
         return f"unknown tool {name!r} (available tools: {listed})" if key else None
     if key is None:

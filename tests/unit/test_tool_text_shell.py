@@ -135,3 +135,27 @@ def test_beside_a_json_call_a_shell_block_waits_unless_shell_beside_calls_is_on(
     both = read_actions(reply, NAMES, shell_blocks=True, shell_beside_calls=True)
     assert [(c.function.name, c.function.arguments) for c in both.calls] == [
         ("bash", json.dumps({"cmd": "echo hi > a.txt"})), ("stop", "{}")]
+
+
+@pytest.mark.parametrize(("reply", "command"), [
+    ('```json\n{"name": "run", "arguments": {"cmd": "python3 greet.py Ann"}}\n```',
+     "python3 greet.py Ann"),
+    ('```json\n{"name": "cat", "arguments": {"path": "pages.py"}}\n```', "cat pages.py"),
+    ('{"name": "execute_command", "arguments": {"command": "ls -la"}}', "ls -la"),
+    ('```json\n{"name": "python3", "arguments": {"file": "my script.py"}}\n```',
+     "python3 'my script.py'"),
+])
+def test_an_invented_tool_that_plainly_runs_a_command_is_a_bash_call(
+    reply: str, command: str,
+) -> None:
+    actions = read_actions(reply, NAMES)
+    assert calls_of(actions) == [("bash", {SHELL_ARG: command})] and actions.problems == []
+
+
+def test_other_invented_tools_stay_problems_and_need_bash_registered() -> None:
+    unknown = '```json\n{"name": "log_with_error", "arguments": {"path": "logs/error.log"}}\n```'
+    assert read_actions(unknown, NAMES).problems
+    cat = '```json\n{"name": "cat", "arguments": {"path": "a.py"}}\n```'
+    assert read_actions(cat, ("write_file", "stop")).calls == []
+    two = '```json\n{"name": "run", "arguments": {"cmd": "ls", "cwd": "x"}}\n```'
+    assert read_actions(two, NAMES).calls == []
