@@ -20,7 +20,7 @@ from ..domain.messages import Message, ToolCall
 from ..domain.persona import Persona
 from ..domain.ports import HistoryPort, ModelPort
 from ..domain.stats import StepStats, Totals, totals
-from .dispatch import ToolGuard, dispatch
+from .dispatch import ToolGuard, did_not_run, dispatch
 from .outcomes import INTERRUPTED, UNFINISHED, RunResult, StepCancelled, unfinished_note
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
@@ -206,8 +206,8 @@ class AgentLoop:
                 if call.function.name == STOP_TOOL:
                     self._stopped = not is_error
                     self._stop_result = "" if output == STOPPING else output
-                elif failed(output, is_error):
-                    failures.append(call.function.name)
+                elif failed(output, is_error) and not did_not_run(output):
+                    failures.append(call.function.name)  # a call that ran, and failed
             except BaseException as exc:
                 note = unfinished_note(exc)
                 for pending in self.conversation.unanswered_calls():

@@ -8,6 +8,15 @@ from ..domain.sandbox import SandboxError
 from .registry import ToolRegistry
 from .replies import mistyped_strings, parse_arguments
 
+#: How dispatch's answers begin when the tool never ran: a wrong call, or a refused one.
+NOT_RUN = ("Error: unknown tool ", "Error: bad arguments for ", "Refused: ")
+
+
+def did_not_run(output: str) -> bool:
+    """True when ``output`` says the call was turned away before its tool ran."""
+    return output.startswith(NOT_RUN)
+
+
 #: Decides whether a tool call may run: ``None`` to allow it, or the refusal the model sees.
 ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
 

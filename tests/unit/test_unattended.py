@@ -276,3 +276,10 @@ def test_an_empty_workspace_adds_nothing_to_the_task() -> None:
     from pygent.app.text_protocol import with_overview
 
     assert with_overview("T", "") == "T" and with_overview("T", "[exit status 1]") == "T"
+
+
+def test_a_malformed_repeat_beside_stop_does_not_hold_the_stop(workspace: Path) -> None:
+    model = FakeModel([calls(call("write_file", {"path": "hello.txt", "content": "hi"})),
+                       calls(call("write_file", "{not json"), call("stop"))])
+    agent, _ = make_agent(model, workspace)
+    assert agent.run_until_stop("write hello.txt").reason == "stop"
