@@ -45,6 +45,5 @@ class Agent(AgentLoop):
             tool_protocol=protocol,
             text_reply_limit=settings.text_reply_limit,
             check_before_stop=protocol == "text" if check is None else check,
-            workspace_overview=protocol == "text",
         )
         self.settings = settings

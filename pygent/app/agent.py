@@ -25,16 +25,7 @@ from .outcomes import INTERRUPTED, UNFINISHED, RunResult, StepCancelled, unfinis
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .text_protocol import (
-    CHECK_FIRST,
-    OVERVIEW_COMMAND,
-    TEXT,
-    failed,
-    nudge,
-    problems_note,
-    to_text_wire,
-    with_overview,
-)
+from .text_protocol import CHECK_FIRST, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import read_actions
 
 __all__ = ["INTERRUPTED", "UNFINISHED", "AgentLoop", "RunResult", "StepCancelled", "ToolGuard",
@@ -64,7 +55,6 @@ class AgentLoop:
         tool_protocol: str = "native",
         text_reply_limit: int = 3,
         check_before_stop: bool = False,
-        workspace_overview: bool = False,
     ) -> None:
         self.model = model
         self.runtime = runtime
@@ -77,7 +67,6 @@ class AgentLoop:
         self.tool_protocol = tool_protocol  # "native": tool schemas; "text": fenced actions
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
-        self.workspace_overview = workspace_overview  # a new unattended task shows the files
         self.listeners: list[EventListener] = []
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
         self.unattended = False  # nobody reads replies: shell blocks are actions (native too)
@@ -260,8 +249,6 @@ class AgentLoop:
         message = Message(role="assistant", content="")
         self.unattended = unattended
         self._checked = not (unattended and self.check_before_stop)
-        if unattended and self.workspace_overview and text is not None and not self.conversation:
-            text = with_overview(text, self._overview())
         try:
             for steps in range(1, max_steps + 1):
                 message = self.step(text if steps == 1 else None)
@@ -286,13 +273,6 @@ class AgentLoop:
             self.unattended = False
         self.emit(Notice(f"Stopped: step limit of {max_steps} reached."))
         return RunResult(message, max_steps, "max_steps")
-
-    def _overview(self) -> str:
-        """The workspace's files as a read-only command in the sandbox sees them ('' if not)."""
-        try:
-            return str(self.runtime.bash(OVERVIEW_COMMAND, timeout=10))
-        except Exception:  # a failed look is no reason to fail the task
-            return ""
 
     def _limit_reached(self, first: int, started: float, max_tokens: Optional[int],
                        max_time: Optional[float], warned: bool) -> Optional[str]:

@@ -134,23 +134,3 @@ def failed(output: str, is_error: bool) -> bool:
     """True when a tool result reports a failure: an error, a non-zero exit, a timeout."""
     return is_error or bool(_FAILED.search(output))
 
-
-#: What a small model is shown of the workspace with its task: the file names, and the text of
-#: the few smallest files, so it does not rewrite a file it never read. Read-only, in the sandbox.
-OVERVIEW_COMMAND = r"""find . -path ./.git -prune -o -type f -print | sed 's|^\./||' |
-  LC_ALL=C sort | head -n 40
-n=0
-find . -path ./.git -prune -o -type f -size -1201c -print0 | LC_ALL=C sort -z |
-while IFS= read -r -d '' f; do
-  [ "$n" -ge 6 ] && break
-  grep -Iq . "$f" || continue
-  n=$((n + 1)); printf '\n--- %s\n' "${f#./}"; cat "$f"
-done"""
-
-
-def with_overview(task: str, overview: str) -> str:
-    """The task, then what the workspace holds (nothing is added for an empty workspace)."""
-    shown = overview.strip()
-    if not shown or shown.startswith("[exit status"):
-        return task
-    return f"{task}\n\nThe workspace holds (file names, then the small text files):\n{shown}"

@@ -243,41 +243,6 @@ def test_in_a_chat_a_stop_after_a_failed_command_is_taken(workspace: Path) -> No
     assert agent.run_until_stop("go", unattended=False).steps == 2
 
 
-def test_a_new_unattended_task_can_show_the_workspace_with_the_task(workspace: Path) -> None:
-    model = FakeModel([calls(call("stop")), calls(call("stop"))])
-    agent, sandbox = make_agent(model, workspace, workspace_overview=True)
-    agent.run_until_stop("fix it")
-    task = model.requests[0]["messages"][1]["content"]
-    assert task.startswith("fix it\n\nThe workspace holds") and len(sandbox.commands) == 1
-    agent.run_until_stop("and now this")  # a follow-up in the same conversation: no repeat
-    assert model.requests[1]["messages"][-1]["content"] == "and now this"
-
-
-def test_the_overview_lists_names_and_small_text_files_in_a_real_shell(tmp_path: Path) -> None:
-    from pygent.app.text_protocol import OVERVIEW_COMMAND, with_overview
-
-    (tmp_path / "notes.txt").write_text("buy milk\n")
-    (tmp_path / "big.txt").write_text("x" * 5000)
-    (tmp_path / "blob.bin").write_bytes(b"\x00\x01")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "a b.py").write_text("print(1)\n")
-    runtime = Runtime(use_docker=False, workspace=str(tmp_path))
-    try:
-        shown = with_overview("T", runtime.bash(OVERVIEW_COMMAND))
-    finally:
-        runtime.cleanup()
-    names, _, contents = shown.partition("\n\n---")
-    assert names.splitlines()[-4:] == ["big.txt", "blob.bin", "notes.txt", "sub/a b.py"]
-    assert "--- notes.txt\nbuy milk" in shown and "--- sub/a b.py\nprint(1)" in shown
-    assert "xxxx" not in shown and "blob.bin\n" not in contents
-
-
-def test_an_empty_workspace_adds_nothing_to_the_task() -> None:
-    from pygent.app.text_protocol import with_overview
-
-    assert with_overview("T", "") == "T" and with_overview("T", "[exit status 1]") == "T"
-
-
 def test_a_malformed_repeat_beside_stop_does_not_hold_the_stop(workspace: Path) -> None:
     model = FakeModel([calls(call("write_file", {"path": "hello.txt", "content": "hi"})),
                        calls(call("write_file", "{not json"), call("stop"))])
