@@ -29,7 +29,9 @@ def test_writes_racing_a_folder_swapped_for_a_link_never_land_outside(
                         f"({SWAPPER} > swap.log 2>&1 &) ; sleep 1; cat swap.log")
     assert "swapping" in setup.output, setup.to_text()
     refused = landed = 0
-    for number in range(WRITES):
+    for number in range(3 * WRITES):  # more only when a busy machine saw one side alone
+        if number >= WRITES and refused and landed:
+            break
         try:
             sandbox.write_file(f"d/sub/x{number}.txt", "pwned")
             landed += 1
@@ -37,13 +39,14 @@ def test_writes_racing_a_folder_swapped_for_a_link_never_land_outside(
             refused += 1
         except SandboxError:  # the folder vanished mid-walk: also not outside
             refused += 1
+    alive = sandbox.run("pgrep -c perl || true").output.strip()
     sandbox.run("pkill -f renameat2 || pkill perl || true")
     assert sorted(os.listdir(host_secret_dir)) == ["secret.txt"]
     after = os.stat(host_secret_dir)
     assert (after.st_uid, after.st_gid, after.st_mode) == (
         before.st_uid, before.st_gid, before.st_mode)
     assert not os.listxattr(host_secret_dir)  # no ACL was granted through the link
-    assert refused > 0 and landed > 0, (refused, landed)  # the race really ran
+    assert refused > 0 and landed > 0, (refused, landed, f"swappers alive: {alive}")  # it ran
 
 
 def test_reads_racing_a_folder_swapped_for_a_link_never_read_outside(
