@@ -45,7 +45,7 @@ def time_subprocess(runs: int) -> list[float]:
 
 
 def time_steps(steps: int) -> list[float]:
-    from pygent.adapters.local_sandbox import LocalSandbox
+    from pygent.adapters.sandbox.local import LocalSandbox
 
     runtime = Runtime(sandbox=LocalSandbox())
     agent = AgentLoop(TrueModel(), runtime, tools=ToolRegistry(builtin_tools()))

@@ -21,8 +21,8 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pygent.adapters.docker_sandbox import DockerSandbox  # noqa: E402
-from pygent.adapters.local_sandbox import LocalSandbox  # noqa: E402
+from pygent.adapters.sandbox.docker import DockerSandbox  # noqa: E402
+from pygent.adapters.sandbox.local import LocalSandbox  # noqa: E402
 from tests.docker_image import TEST_IMAGE, ensure_test_image  # noqa: E402
 
 BIG = 1024 * 1024

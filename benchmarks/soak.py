@@ -102,10 +102,10 @@ def containers() -> int:
 
 def open_runtime(kind: str, image: str) -> Runtime:
     if kind == "docker":
-        from pygent.adapters.docker_sandbox import DockerSandbox
+        from pygent.adapters.sandbox.docker import DockerSandbox
 
         return Runtime(sandbox=DockerSandbox(image=image, timeout=30))
-    from pygent.adapters.local_sandbox import LocalSandbox
+    from pygent.adapters.sandbox.local import LocalSandbox
 
     return Runtime(sandbox=LocalSandbox(timeout=30))
 

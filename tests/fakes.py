@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from pygent.adapters.workspace_paths import WorkspaceFiles
+from pygent.adapters.sandbox.paths import WorkspaceFiles
+from pygent.adapters.sandbox.shell import SandboxFiles
+from pygent.domain.errors import SandboxError
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
-from pygent.domain.sandbox import CommandResult, SandboxError
+from pygent.domain.sandbox import CommandResult
 
 Reply = Union[Message, dict, Exception]
 
@@ -61,13 +63,15 @@ class FakeModel:
         return reply
 
 
-class FakeSandbox:
-    """A sandbox with no processes (``echo``, ``cat``, ``exit`` understood); real path rules."""
+class FakeSandbox(SandboxFiles):
+    """A sandbox with no processes (``echo``, ``cat``, ``exit`` understood); the real sandboxes'
+    file operations, so the file part of the contract suite holds for it too."""
 
     kind = "fake"
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace
+        self._files = WorkspaceFiles(workspace)
         self.commands: list[str] = []
         self.closed = False
 
@@ -83,15 +87,6 @@ class FakeSandbox:
         if word == "exit":
             return CommandResult("", int(rest or 0))
         return CommandResult(f"ran {command}\n")
-
-    def write_file(self, path: str, text: str) -> Path:
-        return WorkspaceFiles(self.workspace).write_text(path, text)
-
-    def read_file(self, path: str) -> str:
-        return WorkspaceFiles(self.workspace).read_text(path)
-
-    def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
-        return WorkspaceFiles(self.workspace).copy_in(src, dest)
 
     def interrupt(self) -> None:
         self.interrupts = getattr(self, "interrupts", 0) + 1

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from pygent.adapters.docker_engine import DockerUnavailable, remove_container
-from pygent.adapters.docker_sandbox import DockerSandbox
-from pygent.adapters.local_sandbox import LocalSandbox
-from pygent.adapters.workspace_owner import stand_in_id
+from pygent.adapters.sandbox.docker import DockerSandbox
+from pygent.adapters.sandbox.docker_engine import DockerUnavailable, remove_container
+from pygent.adapters.sandbox.local import LocalSandbox
+from pygent.adapters.sandbox.owner import stand_in_id
 from pygent.app.settings import Settings
 from pygent.container import open_sandbox
 from pygent.runtime import Runtime
@@ -185,7 +185,7 @@ def test_stale_containers_of_dead_owners_are_reaped_whatever_their_state(
 def test_sigterm_removes_the_container_of_the_process(docker_image: str, client: Any,
                                                       workspace: Path) -> None:
     script = (
-        "import sys, time\nfrom pygent.adapters.docker_sandbox import DockerSandbox\n"
+        "import sys, time\nfrom pygent.adapters.sandbox.docker import DockerSandbox\n"
         f"s = DockerSandbox({str(workspace)!r}, image={docker_image!r})\n"
         "print(s.container_id, flush=True)\ntime.sleep(120)\n"
     )

@@ -1,4 +1,8 @@
-"""One suite every SandboxPort adapter must pass (Docker joins through the fixture's params)."""
+"""One suite every SandboxPort adapter must pass (Docker joins through the fixture's params).
+
+The test fake runs no shell, so it joins only the tests marked ``every_sandbox``: the file
+operations, path escapes, closing, and what a sandbox says about itself.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,31 @@ from pathlib import Path
 
 import pytest
 
-from pygent.domain.sandbox import PathEscapeError, SandboxError
+from pygent.domain.errors import PathEscapeError, SandboxError
 
 
 def _open(kind: str, workspace: Path, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     if kind == "local":
-        from pygent.adapters.local_sandbox import LocalSandbox
+        from pygent.adapters.sandbox.local import LocalSandbox
 
         return LocalSandbox(workspace, timeout=timeout, output_limit=4096)
     if kind == "docker":
-        from pygent.adapters.docker_sandbox import DockerSandbox
+        from pygent.adapters.sandbox.docker import DockerSandbox
         from tests.docker_image import docker_image_or_skip
 
         return DockerSandbox(
             workspace, image=docker_image_or_skip(), timeout=timeout, output_limit=4096
         )
+    if kind == "fake":
+        from tests.fakes import FakeSandbox
+
+        return FakeSandbox(workspace)
     raise AssertionError(f"unknown sandbox kind {kind}")
 
 
 SANDBOX_KINDS = ["local", "docker"]
+EVERY_KIND = [*SANDBOX_KINDS, "fake"]
+every_sandbox = pytest.mark.parametrize("sandbox", EVERY_KIND, indirect=True)
 
 
 @pytest.fixture(params=SANDBOX_KINDS)
@@ -126,12 +136,14 @@ def test_exit_in_a_command_restarts_the_shell_and_says_so(sandbox) -> None:  # t
     assert sandbox.run("echo back").output == "back\n"
 
 
+@every_sandbox
 def test_files_round_trip_inside_the_workspace(sandbox) -> None:  # type: ignore[no-untyped-def]
     sandbox.write_file("dir/a.txt", "héllo\n")
     assert sandbox.read_file("dir/a.txt") == "héllo\n"
     assert sandbox.run("cat dir/a.txt").output == "héllo\n"
 
 
+@every_sandbox
 @pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd-pygent", "a/../../b", "/"])
 def test_paths_outside_the_workspace_are_refused(sandbox, path: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PathEscapeError):
@@ -140,6 +152,7 @@ def test_paths_outside_the_workspace_are_refused(sandbox, path: str) -> None:  #
         sandbox.read_file(path)
 
 
+@every_sandbox
 def test_a_symlink_pointing_out_of_the_workspace_is_refused(sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -149,6 +162,7 @@ def test_a_symlink_pointing_out_of_the_workspace_is_refused(sandbox, tmp_path: P
     assert not (outside / "x.txt").exists()
 
 
+@every_sandbox
 def test_copy_in_puts_a_host_file_in_the_workspace_and_refuses_escapes(
     sandbox, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -177,7 +191,7 @@ def test_host_secrets_never_reach_a_command(
 
 
 def test_a_closed_sandbox_refuses_commands_and_closing_twice_is_fine(workspace: Path) -> None:
-    for kind in SANDBOX_KINDS:
+    for kind in EVERY_KIND:
         box = _open(kind, workspace)
         box.close()
         box.close()
@@ -194,10 +208,18 @@ def _run_in_thread(sandbox, command: str):  # type: ignore[no-untyped-def]
     return worker, results
 
 
+def _wait_until_started(sandbox, within: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the command in the other thread to touch ``started`` in the workspace."""
+    deadline = time.monotonic() + within
+    while not (sandbox.workspace / "started").exists():
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.02)
+
+
 def test_interrupt_from_another_thread_stops_the_command_and_the_shell_goes_on(sandbox) -> None:  # type: ignore[no-untyped-def]
-    sandbox.run("cd /tmp && export KEPT=yes")
-    worker, results = _run_in_thread(sandbox, "sleep 100; echo never")
-    time.sleep(0.5)
+    sandbox.run('export STARTED="$PWD/started" && cd /tmp && export KEPT=yes')
+    worker, results = _run_in_thread(sandbox, 'touch "$STARTED"; sleep 100; echo never')
+    _wait_until_started(sandbox)
     sandbox.interrupt()
     worker.join(30)
     assert not worker.is_alive()
@@ -208,8 +230,8 @@ def test_interrupt_from_another_thread_stops_the_command_and_the_shell_goes_on(s
 
 
 def test_interrupt_ends_a_builtin_loop_by_restarting_the_shell(sandbox) -> None:  # type: ignore[no-untyped-def]
-    worker, results = _run_in_thread(sandbox, "while :; do :; done")
-    time.sleep(0.5)
+    worker, results = _run_in_thread(sandbox, "touch started; while :; do :; done")
+    _wait_until_started(sandbox)
     sandbox.interrupt()
     worker.join(30)
     assert not worker.is_alive()
@@ -217,6 +239,17 @@ def test_interrupt_ends_a_builtin_loop_by_restarting_the_shell(sandbox) -> None:
     assert sandbox.run("echo back").output == "back\n"
 
 
+@every_sandbox
 def test_interrupt_when_idle_does_nothing(sandbox) -> None:  # type: ignore[no-untyped-def]
     sandbox.interrupt()
     assert sandbox.run("echo fine").output == "fine\n"
+
+
+@every_sandbox
+def test_a_sandbox_names_its_kind_and_works_in_the_workspace_it_was_given(
+    sandbox, workspace: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    assert sandbox.kind in EVERY_KIND
+    assert Path(sandbox.workspace).resolve() == workspace.resolve()
+    sandbox.write_file("here.txt", "x")
+    assert (workspace / "here.txt").read_text() == "x"

@@ -19,11 +19,11 @@ SECRET = "sk-pygent-canary-" + "0123456789abcdef"
 
 def bwrap_or_skip() -> None:
     """Skip (or fail under PYGENT_REQUIRE_BWRAP=1) when bubblewrap cannot confine here."""
-    from pygent.adapters.confinement import find_bwrap
+    from pygent.adapters.sandbox.confinement import find_bwrap
 
     problem = None if find_bwrap() else "bubblewrap (bwrap) is not installed"
     if problem is None:
-        from pygent.adapters.local_sandbox import LocalSandbox
+        from pygent.adapters.sandbox.local import LocalSandbox
 
         probe = LocalSandbox(confine=None)
         problem = probe.unconfined_reason or None
@@ -39,11 +39,11 @@ def open_sandbox(kind: str, workspace: Path, **options: Any) -> Any:
     options.setdefault("timeout", 30.0)
     options.setdefault("output_limit", 4096)
     if kind == "docker":
-        from pygent.adapters.docker_sandbox import DockerSandbox
+        from pygent.adapters.sandbox.docker import DockerSandbox
         from tests.docker_image import docker_image_or_skip
 
         return DockerSandbox(workspace, image=docker_image_or_skip(), **options)
-    from pygent.adapters.local_sandbox import LocalSandbox
+    from pygent.adapters.sandbox.local import LocalSandbox
 
     if kind == "confined":
         bwrap_or_skip()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pygent.adapters.local_sandbox import LocalSandbox
-from pygent.domain.sandbox import SandboxError
+from pygent.adapters.sandbox.local import LocalSandbox
+from pygent.domain.errors import SandboxError
 from tests.security.conftest import SECRET, bwrap_or_skip
 
 

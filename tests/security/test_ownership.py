@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pygent.adapters.workspace_owner import ACCESS, DEFAULT
+from pygent.adapters.sandbox.owner import ACCESS, DEFAULT
 from tests.security.conftest import open_sandbox
 
 PLANT = ("cp /bin/true suid && chmod 4755 suid && cp /bin/true sgid && chmod 2755 sgid && "
@@ -87,7 +87,7 @@ def test_a_root_session_killed_before_close_is_handed_back_by_the_next_start(
     import sys
 
     script = (
-        "import time\nfrom pygent.adapters.docker_sandbox import DockerSandbox\n"
+        "import time\nfrom pygent.adapters.sandbox.docker import DockerSandbox\n"
         f"s = DockerSandbox({str(workspace)!r}, image={docker_image!r})\n"
         "print(s.run('echo made > made.txt && cp /bin/true suid && chmod 4755 suid').exit_code,"
         " flush=True)\ntime.sleep(120)\n"

@@ -84,7 +84,7 @@ def test_close_ends_every_process_the_sandbox_started(sandbox: Any) -> None:
         time.sleep(0.1)
     assert sandbox_sleepers(sandbox, mark) == 4
     if sandbox.kind == "local":
-        from pygent.adapters.process_tree import process_table
+        from pygent.adapters.sandbox.processes import process_table
 
         sandbox.close()
         left = [pid for pid in process_table() if _args(pid) == f"sleep\x00{mark}\x00"]

@@ -3,17 +3,20 @@
 The command is passed to ``eval`` as one ANSI-C quoted word, so a syntax error is an error
 of that command, not a shell waiting for more input. Its output goes to a file (so memory
 stays flat whatever it prints); only a status line with a per-sandbox token comes back on
-the shell's stdout.
+the shell's stdout, which :class:`ShellStream` reads, whatever carries it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import select
+import time
 from typing import Optional
 
-from ..domain.sandbox import CommandResult
-from .command_output import CapturedOutput
+from ...domain.sandbox import CommandResult
+from .output import CapturedOutput
 
 
 def ansi_c_quote(text: str) -> str:
@@ -85,6 +88,89 @@ class ShellProtocol:
                 before = before[:-1]
             return before, int(match.group(2)), buffer[match.end() :]
         return None
+
+
+#: (shell text before the status, status, the shell's output ended), or None on a timeout
+Status = Optional[tuple[bytes, int, bool]]
+READY = 30.0  # seconds a new shell gets to answer its first round trip
+
+
+class ShellGone(Exception):
+    """The shell (or its container) is gone: its stdin takes no more, or it never answered."""
+
+
+class ShellStream:
+    """One persistent bash's stdin and stdout; subclasses say how bytes travel and end."""
+
+    _fd: int  # what ``select`` waits on for the shell's output
+
+    def __init__(self, protocol: ShellProtocol) -> None:
+        self._protocol = protocol
+        self._text = b""
+        self.ended = False  # its stdout closed: it ended, or ``exec`` replaced it
+
+    def send(self, data: bytes) -> None:
+        """Write to the shell's stdin; ShellGone when it cannot."""
+        raise NotImplementedError
+
+    def _receive(self) -> bool:
+        """Read what is there into :meth:`_keep`; False at the end of the output."""
+        raise NotImplementedError
+
+    def _exit_code(self, limit: float) -> Optional[int]:
+        """The ended shell's exit status, waiting up to ``limit``; None if it still runs."""
+        raise NotImplementedError
+
+    def mark_command(self) -> None:
+        """Note that a command begins, to tell the processes it starts from older ones."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of the shell (what else it takes down is the subclass's business)."""
+        raise NotImplementedError
+
+    def _keep(self, data: bytes) -> None:
+        self._text = (self._text + data)[-SHELL_TEXT_LIMIT:]
+
+    def ask(self, value: str, before: str = "") -> int:
+        """A number the shell reports (``value`` is a shell word; ``before`` runs first).
+
+        The first answer also says the shell is ready; ShellGone with its last words if not.
+        """
+        try:
+            self.send(before.encode() + self._protocol.status_line(value))
+        except ShellGone:
+            pass  # it died at once: its last words (bubblewrap's error) are still to be read
+        found = self.read_status(READY)
+        if found is None or found[2]:
+            text = (found[0] if found else b"").decode("utf-8", errors="replace").strip()
+            raise ShellGone(text.splitlines()[-1] if text else "the shell did not answer")
+        return found[1]
+
+    def sync(self, limit: float) -> Status:
+        """One empty round trip, so bash's late "Killed" job notices land here, not later."""
+        self.send(self._protocol.command_line(":", os.devnull))
+        return self.read_status(limit)
+
+    def read_status(self, limit: float) -> Status:
+        """Read until the status line; once the output ends, wait (to the limit) for the exit."""
+        deadline = time.monotonic() + limit
+        while not self.ended:
+            found = self._protocol.find_status(self._text)
+            if found is not None:
+                self._text = found[2]
+                return found[0], found[1], False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self._fd], [], [], remaining)
+            if ready and not self._receive():
+                self.ended = True
+        code = self._exit_code(max(deadline - time.monotonic(), 0.001))
+        if code is None:
+            return None
+        text, self._text = self._text, b""
+        return text, code, True
 
 
 def join_notices(*parts: str) -> str:

@@ -3,17 +3,17 @@
 The exec runs without a TTY, so the engine frames what it sends back: an 8-byte header
 (stream type, three zero bytes, big-endian payload size) before each payload. This module
 demultiplexes it itself, so reads stay plain ``select`` + ``recv`` on the raw socket.
+Reading up to a status line is :class:`~.protocol.ShellStream`'s.
 """
 
 from __future__ import annotations
 
-import select
 import socket
 import struct
 import time
 from typing import Any, Optional
 
-from .shell_protocol import SHELL_TEXT_LIMIT, ShellProtocol
+from .protocol import ShellGone, ShellProtocol, ShellStream
 
 HEADER = struct.Struct(">BxxxL")
 # stderr joins stdout, so the shell's messages and status lines keep their order
@@ -58,20 +58,15 @@ exit 0
 
 # The shell's own start time in clock ticks since boot, with builtins only.
 START_TICKS = 'read -r __l < /proc/$$/stat; set -- ${__l##*) }; unset __l; printf %s "${20}"'
-TICKS_PER_SECOND = 100  # USER_HZ: the unit of start times in /proc/PID/stat
 
 
-class ShellGone(Exception):
-    """The exec stream could not be written to: the shell or its container is gone."""
-
-
-class ExecShell:
+class ExecShell(ShellStream):
     """A ``bash`` started with one ``docker exec``; commands go to its stdin."""
 
     def __init__(self, api: Any, container_id: str, *, user: Optional[str], workdir: str,
                  protocol: ShellProtocol) -> None:
+        super().__init__(protocol)
         self._api = api
-        self._protocol = protocol
         created = api.exec_create(
             container_id, SHELL, stdin=True, stdout=True,
             stderr=True, tty=False, user=user or "", workdir=workdir,
@@ -80,76 +75,44 @@ class ExecShell:
         self._handle = api.exec_start(self._exec_id, socket=True)
         self._sock: socket.socket = getattr(self._handle, "_sock", self._handle)
         self._sock.settimeout(None)
+        self._fd = self._sock.fileno()
         self._pending = b""
-        self._text = b""
-        self.pid = self._ask('"$$"')  # its answer also says the shell is ready
-        self.started = self._ask(f'"$({START_TICKS})"')  # by the container's own clock
-        uptime = self._ask('"$((10#${__u/./}))"', "read -r __u __ </proc/uptime; ")
+        self.mark = 0  # when the running command began, by the container's clock
+        self.pid = self.ask('"$$"')
+        self.started = self.ask(f'"$({START_TICKS})"')  # by the container's own clock
+        uptime = self.ask('"$((10#${__u/./}))"', "read -r __u __ </proc/uptime; ")
         self._clock = (uptime, time.monotonic())
 
-    def ticks_now(self) -> int:
-        """The container's clock now, in the ticks of process start times.
-
-        Read in the container once, then advanced by ours: right where the engine runs in
-        a VM with another boot time, and free on every command."""
+    def mark_command(self) -> None:
+        """The container's clock now, in the ticks of process start times: read in the
+        container once, then advanced by ours (right where the engine runs in a VM with
+        another boot time, and free on every command)."""
         ticks, then = self._clock
-        return ticks + int((time.monotonic() - then) * TICKS_PER_SECOND)
-
-    def _ask(self, value: str, before: str = "") -> int:
-        """A number the shell reports (``value`` is a shell word; ``before`` runs first)."""
-        self.send(before.encode() + self._protocol.status_line(value))
-        found = self.read_status(30.0)
-        if found is None or found[2]:
-            raise ShellGone("the shell in the container did not start")
-        return found[1]
-
-    def sync(self, limit: float) -> Optional[tuple[bytes, int, bool]]:
-        """Round-trip an empty command: flushes what the shell printed between commands."""
-        self.send(self._protocol.status_line('"$$"'))
-        return self.read_status(limit)
+        self.mark = ticks + int((time.monotonic() - then) * TICKS_PER_SECOND)
 
     def send(self, data: bytes) -> None:
-        """Write to the shell's stdin."""
         try:
             self._sock.sendall(data)
         except OSError as exc:
             raise ShellGone(str(exc)) from exc
 
-    def read_status(self, limit: float) -> Optional[tuple[bytes, int, bool]]:
-        """Read until the status line: (shell text, status, stream ended), or None on timeout."""
-        deadline = time.monotonic() + limit
-        while True:
-            found = self._protocol.find_status(self._text)
-            if found is not None:
-                self._text = found[2]
-                return found[0], found[1], False
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self._sock], [], [], remaining)
-            if not ready:
-                continue
-            try:
-                chunk = self._sock.recv(65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                text, self._text = self._text, b""
-                return text, self.exit_code(), True
-            self._demux(chunk)
-
-    def _demux(self, chunk: bytes) -> None:
+    def _receive(self) -> bool:
+        """Demultiplex what the engine sent: each payload follows its 8-byte header."""
+        try:
+            chunk = self._sock.recv(65536)
+        except OSError:
+            chunk = b""
         self._pending += chunk
         while len(self._pending) >= HEADER.size:
             _, size = HEADER.unpack_from(self._pending)
             end = HEADER.size + size
             if len(self._pending) < end:
                 break
-            self._text = (self._text + self._pending[HEADER.size : end])[-SHELL_TEXT_LIMIT:]
+            self._keep(self._pending[HEADER.size : end])
             self._pending = self._pending[end:]
+        return bool(chunk)
 
-    def exit_code(self) -> int:
-        """The shell's exit status once it has ended (-1 when the engine cannot say)."""
+    def _exit_code(self, limit: float) -> Optional[int]:  # -1 when the engine cannot say
         try:
             code = self._api.exec_inspect(self._exec_id).get("ExitCode")
         except Exception:

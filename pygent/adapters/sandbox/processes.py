@@ -125,8 +125,15 @@ def kill_tree(root: int) -> None:
     """SIGKILL everything below ``root``, then ``root`` (while it lives, orphans stay below it)."""
     if os.path.isdir("/proc"):
         kill_descendants(root)
+    kill(root)
+
+
+def kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to ``pid`` unless it is gone already."""
+    if pid <= 0:
+        return
     try:
-        os.kill(root, signal.SIGKILL)
+        os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..domain.sandbox import SandboxError
+from ...domain.errors import SandboxError
 
 LABEL = "pygent"
 OWNER_PID = "pygent.owner_pid"
@@ -108,7 +108,7 @@ def container_user() -> tuple[Optional[int], Optional[int]]:
     if not hasattr(os, "getuid"):
         return None, None
     if os.getuid() == 0:
-        from .workspace_owner import stand_in_id
+        from .owner import stand_in_id
 
         stand_in = stand_in_id()
         return stand_in, stand_in

@@ -18,8 +18,8 @@ import struct
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..domain.sandbox import SandboxError
-from .workspace_paths import SETID_BITS, walk_files
+from ...domain.errors import SandboxError
+from .paths import SETID_BITS, walk_files
 
 ACCESS = "system.posix_acl_access"
 DEFAULT = "system.posix_acl_default"

@@ -1,0 +1,1 @@
+"""The sandboxes: one persistent-shell machinery (:mod:`.shell`), local and Docker over it."""
