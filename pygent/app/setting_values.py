@@ -23,7 +23,7 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         return {str(k): str(v) for k, v in value.items()}
     if name in ("use_docker", "confine", "check_before_stop"):
         return parse_bool(value)
-    if name in ("max_tokens", "text_reply_limit"):
+    if name in ("max_steps", "max_tokens", "text_reply_limit"):
         if name == "max_tokens" and (value is None or str(value).strip() == ""):
             return None
         if isinstance(value, bool) or int(value) < 1:

@@ -6,21 +6,18 @@ can write it, so it may set only the fields whose metadata marks them ``project`
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
 from ..domain.errors import ConfigError
-from ..domain.visible import visible
-from .setting_values import coerce
+from .setting_values import TOOL_PROTOCOLS, coerce
 from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
 BACKENDS = ("auto", "openai", "direct", "echo")
 DEFAULT_MODEL = "gpt-4.1-mini"
 
-log = logging.getLogger("pygent")
 
 
 @dataclass(frozen=True)
@@ -29,26 +26,30 @@ class Settings:
 
     Metadata ``project``: True when a project file may set the field, ``"add"`` when its
     rules are added to the user's, ``"on"`` when it may only switch it on; absent, never.
+    ``flag``: how ``pygent`` and ``pygent-ui`` take it on the command line (``--max-steps N``;
+    a bare ``--confirm`` switches it on; ``--docker | --no-docker`` on or off), ``choices``.
     """
 
     backend: str = field(default="auto", metadata={"env": "PYGENT_MODEL_BACKEND",
+        "flag": "--backend", "choices": BACKENDS,
         "doc": "Model backend: auto (openai when local_model, OPENAI_API_KEY or "
                "OPENAI_BASE_URL is set, else direct), openai, direct or echo."})
     model: str = field(default=DEFAULT_MODEL, metadata={"env": "PYGENT_MODEL",
-        "project": True,
+        "project": True, "flag": "--model NAME",
         "doc": "Model name sent to the OpenAI-compatible server (with local_model, the "
                "file's name without .gguf unless set)."})
     base_url: Optional[str] = field(default=None, metadata={"env": "OPENAI_BASE_URL",
         "doc": "Base URL of an OpenAI-compatible server."})
     local_model: Optional[str] = field(default=None, metadata={"env": "PYGENT_LOCAL_MODEL",
+        "flag": "--local-model PATH",
         "doc": "A .gguf model file to serve with llama.cpp on 127.0.0.1 for the session "
                "(pip install 'pygent[local]'); the openai backend then talks to it."})
     temperature: Optional[float] = field(default=None, metadata={
-        "env": "PYGENT_TEMPERATURE", "project": True,
+        "env": "PYGENT_TEMPERATURE", "project": True, "flag": "--temperature T",
         "doc": "Sampling temperature sent with each request (0 to 2); unset leaves it to "
                "the server."})
     seed: Optional[int] = field(default=None, metadata={"env": "PYGENT_SEED",
-        "project": True,
+        "project": True, "flag": "--seed N",
         "doc": "Sampling seed sent with each request, for repeatable replies where the "
                "server honours it; unset leaves it to the server."})
     request_timeout: float = field(default=120.0, metadata={"env": "PYGENT_REQUEST_TIMEOUT",
@@ -65,6 +66,7 @@ class Settings:
         "doc": "tool_choice sent with tools: auto, required, none, or a tool name to force; "
                "unset leaves it to the server (auto)."})
     use_docker: Optional[bool] = field(default=None, metadata={"env": "PYGENT_USE_DOCKER",
+        "flag": "--docker | --no-docker",
         "doc": "Run commands in Docker (1), locally (0), or Docker when available (unset)."})
     confine: Optional[bool] = field(default=None, metadata={"env": "PYGENT_CONFINE",
         "doc": "Confine local commands with bubblewrap (bwrap): 1 requires it, 0 never, "
@@ -82,6 +84,7 @@ class Settings:
     docker_pids: int = field(default=512, metadata={"env": "PYGENT_DOCKER_PIDS",
         "doc": "Most processes alive at once in the sandbox container (bounds fork bombs)."})
     workspace: Optional[str] = field(default=None, metadata={"env": "PYGENT_WORKSPACE",
+        "flag": "--workspace DIR",
         "doc": "Workspace folder to keep; a fresh temporary one is used when unset."})
     command_timeout: float = field(default=600.0, metadata={"env": "PYGENT_COMMAND_TIMEOUT",
         "doc": "Seconds before a command is killed."})
@@ -96,17 +99,17 @@ class Settings:
     history_file: Optional[str] = field(default=None, metadata={"env": "PYGENT_HISTORY_FILE",
         "doc": "JSONL file the conversation is appended to and resumed from."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
-        "project": True,
+        "project": True, "flag": "--max-steps N",
         "doc": "Most model steps per task before the run stops."})
     max_tokens: Optional[int] = field(default=None, metadata={"env": "PYGENT_MAX_TOKENS",
-        "project": True,
+        "project": True, "flag": "--max-tokens N",
         "doc": "Most prompt plus completion tokens per task (as the server counts them) "
                "before the run stops; unset means no limit."})
     recover_text_tool_calls: bool = field(default=True, metadata={
         "env": "PYGENT_RECOVER_TOOL_CALLS", "project": True,
         "doc": "Treat tool calls a model writes as text (JSON, <tool_call>) as real calls."})
     tool_protocol: str = field(default="auto", metadata={"env": "PYGENT_TOOL_PROTOCOL",
-        "project": True,
+        "project": True, "flag": "--tool-protocol", "choices": TOOL_PROTOCOLS,
         "doc": "How tools reach the model: native (tool schemas, tool_calls replies), text "
                "(tools described in the prompt, calls written as text), or auto (text with "
                "local_model, else native)."})
@@ -119,7 +122,7 @@ class Settings:
         "doc": "Answer an unattended run's first stop with a request to check the result "
                "first (unset: on with the text protocol, which small models use)."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
-        "project": "on",
+        "project": "on", "flag": "--confirm",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
     deny: list[str] = field(default_factory=list, metadata={"env": None,
         "project": "add",
@@ -240,7 +243,11 @@ def _project_values(path: Path, required: bool) -> tuple[dict[str, Any], list[st
 
 def _warn(text: str) -> None:
     """Warn in one line on the ``pygent`` logger; what the agent wrote cannot drive a terminal."""
-    log.warning("%s", visible(text, keep_newlines=False))
+    import logging
+
+    from ..domain.visible import visible
+
+    logging.getLogger("pygent").warning("%s", visible(text, keep_newlines=False))
 
 
 def _refusal(path: Path, refused: list[str], kinds: dict[str, Any]) -> str:

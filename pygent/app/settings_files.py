@@ -15,11 +15,6 @@ from typing import Any, Optional
 
 from ..domain.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
-
 USER_FILE = ".pygent.toml"  # in the home folder: the person's own settings
 PROJECT_FILE = "pygent.toml"  # in the current folder: a project file, which the agent can write
 #: The largest settings file read: far above any real one, small enough that a hostile file
@@ -72,6 +67,10 @@ def read_settings_file(path: Path, follow_symlinks: bool = True) -> dict[str, An
     if info.st_size > MAX_CONFIG_BYTES or len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes, the most a "
                           "settings file may have")
+    if sys.version_info >= (3, 11):  # imported here: ``pygent --help`` never parses TOML
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

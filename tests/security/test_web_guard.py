@@ -20,8 +20,8 @@ from typing import Any, Optional
 
 import pytest
 
-from pygent.entrypoints.web_guard import POLICY, Guard, make_token, page_url
-from pygent.entrypoints.web_server import self_check
+from pygent.entrypoints.web.guard import POLICY, Guard, make_token, page_url
+from pygent.entrypoints.web.server import self_check
 from tests.chat_server import ChatServer, text, tool_call
 from tests.e2e.test_web_browser import Server, browser_page, running_server, workspace_of
 
@@ -154,7 +154,7 @@ def test_the_token_is_not_on_the_server_s_command_line(server: Server) -> None:
     if not cmdline.exists():
         pytest.skip("needs /proc")
     argv = cmdline.read_bytes().split(b"\0")
-    assert b"pygent.entrypoints.web_server" in argv
+    assert b"pygent.entrypoints.web.server" in argv
     assert not any(server.token.encode() in part for part in argv)
 
 

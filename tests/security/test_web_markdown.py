@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pygent.entrypoints.web_markdown import literal, unlink_images
+from pygent.entrypoints.web.safe_markdown import literal, unlink_images
 
 EVIL = "http://evil.example/p.png?q=secret"
 

@@ -30,15 +30,16 @@ PROJECT = {True: "yes", "add": "adds rules", "on": "on only"}
 
 
 def render_table() -> str:
-    """One row per setting: key, environment variable, project file, default, meaning."""
+    """One row per setting: key, environment variable and flag, project file, default, meaning."""
     rows = [
-        "| `pygent.toml` key | Environment variable | Project file | Default | Meaning |",
+        "| `pygent.toml` key | Environment variable, flag | Project file | Default | Meaning |",
         "| --- | --- | --- | --- | --- |",
     ]
     for f in fields(Settings):
         env = f.metadata.get("env")
+        flags = [f"`{flag}`" for flag in f.metadata.get("flag", "").split(" | ") if flag]
         rows.append(
-            f"| `{f.name}` | {f'`{env}`' if env else 'file only'} | "
+            f"| `{f.name}` | {', '.join([f'`{env}`' if env else 'file only', *flags])} | "
             f"{PROJECT.get(f.metadata.get('project'), 'no')} | {_default(f)} | "
             f"{f.metadata['doc'].replace('|', chr(92) + '|')} |"
         )

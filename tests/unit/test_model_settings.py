@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pygent.app.settings import Settings, load_settings
 from pygent.container import resolve_backend, resolve_model_name, resolve_tool_protocol
 from pygent.domain.errors import ConfigError
-from pygent.entrypoints.cli_options import build_parser, load_cli_settings
+from pygent.entrypoints import web
+from pygent.entrypoints.cli import build_parser, load_cli_settings
+from pygent.entrypoints.flags import FLAGGED, setting_overrides
 
 
 @pytest.fixture
@@ -132,6 +135,28 @@ def test_bad_flag_values_are_usage_errors(
         build_parser().parse_args(flags)
     assert exited.value.code == 2
     assert flags[0] in capsys.readouterr().err
+
+
+SHARED = ["--backend", "echo", "--model", "m", "--local-model", "q.gguf", "--temperature", "0.5",
+          "--seed", "7", "--no-docker", "--workspace", "ws", "--max-steps", "3",
+          "--max-tokens", "99", "--tool-protocol", "text", "--confirm", "--config", "c.toml"]
+
+
+def test_pygent_and_pygent_ui_take_every_setting_flag_to_the_same_settings() -> None:
+    mine, theirs = build_parser().parse_args(SHARED), web.build_parser().parse_args(SHARED)
+    assert setting_overrides(mine) == setting_overrides(theirs)
+    assert set(setting_overrides(mine)) == {f.name for f in FLAGGED}
+    assert mine.config == theirs.config == "c.toml"
+
+
+@pytest.mark.parametrize("parser", [build_parser, web.build_parser])
+def test_docker_and_no_docker_together_are_a_usage_error(
+    parser: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(["--docker", "--no-docker"])
+    assert exited.value.code == 2
+    assert "not allowed with argument --docker" in capsys.readouterr().err
 
 
 def test_the_tool_protocol_auto_is_text_for_a_local_model_and_native_otherwise() -> None:

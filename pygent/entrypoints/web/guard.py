@@ -1,6 +1,6 @@
 """Who may use the ``pygent-ui`` page: a loopback Host and Origin, and this launch's token.
 
-Plain rules with no web framework in them: ``web_server`` applies them to every request the
+Plain rules with no web framework in them: ``server`` applies them to every request the
 Streamlit server receives (Tornado or ASGI), so a page reached through DNS rebinding, another
 site's script or another local process without the token is refused.
 """

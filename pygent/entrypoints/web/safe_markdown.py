@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..domain.visible import visible
+from ...domain.visible import visible
 
 _FENCE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
 _DEFINITION = re.compile(r"^ {0,3}\[((?:[^\[\]\\]|\\.){1,999})\]:[ \t]*\n?[ \t]*(<[^<>\n]*>|\S+)",

@@ -1,7 +1,7 @@
 """One browser session of the web app: an agent, its transcript, and a worker thread.
 
-Steps run in a worker thread so the page keeps answering; Stop ends the step before its
-next tool call or model request (and interrupts the running command when the sandbox can).
+Steps run in a worker thread so the page keeps answering; Stop cancels the agent's step
+(``AgentLoop.cancel``) and denies a command waiting to be confirmed.
 A session releases its sandbox when closed (``/exit``, or swept once its tab has been gone
 longer than Streamlit keeps it for a reconnect), when it is garbage-collected, or when the
 server exits (``weakref.finalize`` runs at exit), whichever comes first.
@@ -17,58 +17,15 @@ import weakref
 from pathlib import Path, PurePath
 from typing import Any, Callable, Optional
 
-from ..domain.events import Event, ToolCallStarted
-from .agent import StepCancelled, takes_on_delta
-from .approval import Approval
-from .commands import Session, is_command, run_command
-from .registry import ToolRegistry
-from .web_transcript import Entry, Transcript, entries_from_conversation, explain
+from ...app.approval import Approval
+from ...app.commands import Session, is_command, run_command
+from ...app.registry import ToolRegistry
+from ...domain.errors import StepCancelled
+from .transcript import Entry, Transcript, entries_from_conversation, explain
 
 log = logging.getLogger("pygent")
 
 _live: weakref.WeakSet[WebSession] = weakref.WeakSet()
-
-
-class StopRequested(StepCancelled):
-    """The person pressed Stop: calls it leaves unanswered read "Interrupted by the user"."""
-
-
-class StopSwitch:
-    """Set by Stop; as an event listener it ends the step before the next tool call runs."""
-
-    def __init__(self) -> None:
-        self.pressed = threading.Event()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, ToolCallStarted) and self.pressed.is_set():
-            raise StopRequested()
-
-
-class StoppableModel:
-    """Wraps a model so no new request starts after Stop; streaming and usage pass through."""
-
-    def __init__(self, model: Any, switch: StopSwitch) -> None:
-        self.model = model
-        self.switch = switch
-
-    def chat(
-        self,
-        messages: list[dict[str, Any]],
-        model: str,
-        tools: list[dict[str, Any]],
-        on_delta: Optional[Callable[[str], None]] = None,
-    ) -> Any:
-        """Ask the wrapped model, unless the person has pressed Stop."""
-        if self.switch.pressed.is_set():
-            raise StopRequested()
-        if on_delta is not None and takes_on_delta(self.model.chat):
-            return self.model.chat(messages, model, tools, on_delta=on_delta)
-        return self.model.chat(messages, model, tools)
-
-    def __getattr__(self, name: str) -> Any:  # last_usage and whatever else the model offers
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
 
 class PageConfirm:
@@ -76,10 +33,11 @@ class PageConfirm:
 
     Each question has a ticket: an answer given to an earlier question (a late or double
     click) never approves the next one, and the first answer to a question is the one kept.
+    After ``stop()`` every question is denied until ``stopped`` is reset (a new task).
     """
 
-    def __init__(self, switch: StopSwitch) -> None:
-        self.switch = switch
+    def __init__(self) -> None:
+        self.stopped = False
         self.pending: Optional[str] = None  # exactly the command that runs if allowed
         self.ticket = 0
         self._lock = threading.Lock()
@@ -88,14 +46,14 @@ class PageConfirm:
 
     def __call__(self, command: str) -> bool:
         with self._lock:
+            if self.stopped:
+                return False
             self._allowed = False
             self._answered.clear()
             self.ticket += 1
             self.pending = command
         try:
-            while not self._answered.wait(0.1):
-                if self.switch.pressed.is_set():
-                    return False
+            self._answered.wait()
             return self._allowed
         finally:
             with self._lock:
@@ -116,24 +74,34 @@ class PageConfirm:
             self._allowed = allowed
             self._answered.set()
 
+    def stop(self) -> None:
+        """Deny the pending question and every later one (Stop was pressed)."""
+        with self._lock:
+            self.stopped = True
+            if self.pending is not None:
+                self._answered.set()  # unanswered, it stays denied
 
-def _release(runtime: Any) -> None:
+
+def _release(agent: Any) -> None:
+    """The agent's sandbox, history and model server (an AgentLoop: its sandbox) let go."""
     try:
-        runtime.cleanup()
+        if hasattr(agent, "close"):
+            agent.close()
+        else:
+            agent.runtime.cleanup()
     except Exception as exc:  # at exit or in a GC callback there is no one to raise to
         log.warning("could not clean up a web session's sandbox: %s", exc)
 
 
 class WebSession:
-    """An agent with its own tools, transcript and stop switch, driven from one browser tab."""
+    """An agent with its own tools and transcript, driven from one browser tab."""
 
     def __init__(
         self,
         agent: Any,
         *,
-        max_steps: int = 20,
+        max_steps: Optional[int] = None,  # None: the agent's own limits
         max_tokens: Optional[int] = None,
-        confirm: bool = False,
         key: str = "",
     ) -> None:
         self.agent = agent
@@ -144,19 +112,15 @@ class WebSession:
         agent.tools = ToolRegistry(agent.tools.specs())  # toggles stay in this tab
         self.all_tools = agent.tools.specs()
         self.transcript = Transcript(entries_from_conversation(agent.conversation.messages))
-        self.switch = StopSwitch()
-        self.confirm = PageConfirm(self.switch)
+        self.confirm = PageConfirm()
         approval = agent.guard if isinstance(agent.guard, Approval) else Approval()
-        approval.confirm = approval.confirm or confirm
         approval.ask = self.confirm
         agent.guard = approval
         agent.subscribe(self.transcript)
-        agent.subscribe(self.switch)
-        agent.model = StoppableModel(agent.model, self.switch)
         self.commands = Session(agent, approval)
         self.ended = False
         self._worker: Optional[threading.Thread] = None
-        self._finalizer = weakref.finalize(self, _release, agent.runtime)
+        self._finalizer = weakref.finalize(self, _release, agent)
         _live.add(self)
 
     # -- running ------------------------------------------------------------------------------
@@ -169,7 +133,7 @@ class WebSession:
         """Start a task or a slash command in the worker; False when one is already running."""
         if self.busy or self.ended or not line.strip():
             return False
-        self.switch.pressed.clear()
+        self.confirm.stopped = False
         self._worker = threading.Thread(target=self._work, args=(line,), daemon=True,
                                         name="pygent-web-step")
         self._worker.start()
@@ -182,13 +146,9 @@ class WebSession:
         return not self.busy
 
     def stop(self) -> None:
-        """End the running step like Ctrl-C: before its next tool call or model request."""
-        self.switch.pressed.set()
-        for owner in (self.agent.runtime, getattr(self.agent.runtime, "sandbox", None)):
-            interrupt = getattr(owner, "interrupt", None)
-            if callable(interrupt):  # a sandbox that can kill its running command
-                interrupt()
-                break
+        """End the running step like Ctrl-C: deny what waits, cancel the agent's step."""
+        self.confirm.stop()
+        self.agent.cancel()
 
     def _work(self, line: str) -> None:
         if is_command(line):
@@ -198,7 +158,7 @@ class WebSession:
         try:
             self.agent.run_until_stop(line, max_steps=self.max_steps, max_tokens=self.max_tokens,
                                       unattended=False)
-        except (StopRequested, KeyboardInterrupt):
+        except (StepCancelled, KeyboardInterrupt):
             self.transcript.add(Entry("notice", "Stopped. Send a message to go on."))
         except Exception as exc:
             self.transcript.add(explain(exc))

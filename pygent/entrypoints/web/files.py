@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..adapters.workspace_paths import WorkspaceFiles
+from ...adapters.sandbox.paths import WorkspaceFiles
 
 SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache"}
 

@@ -2,7 +2,7 @@
 
 The flags become the same ``PYGENT_*`` variables ``pygent`` reads, so the page builds its
 settings the usual way; Streamlit is imported only in the page process. Each launch makes a
-token (or takes ``PYGENT_UI_TOKEN``): the server, ``web_server``, gets it through its
+token (or takes ``PYGENT_UI_TOKEN``): the server, ``web.server``, gets it through its
 environment, never its command line, and refuses every request that does not carry it.
 """
 
@@ -16,11 +16,14 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from .web_guard import TOKEN_VAR, make_token, page_url
+from ...app.settings import load_settings
+from ...domain.errors import ConfigError
+from ..flags import FLAGGED, add_setting_flags, setting_overrides
+from .guard import TOKEN_VAR, make_token, page_url
 
-PAGE = Path(__file__).with_name("web_app.py")
+PAGE = Path(__file__).with_name("app.py")
 CONFIG_VAR = "PYGENT_UI_CONFIG"  # the --config file, for the page process
-SERVER = "pygent.entrypoints.web_server"
+SERVER = "pygent.entrypoints.web.server"
 
 
 def default_headless(environ: Optional[dict[str, str]] = None) -> bool:
@@ -33,31 +36,17 @@ def default_headless(environ: Optional[dict[str, str]] = None) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The flags of ``pygent-ui``: where to listen, plus the sandbox and model flags of pygent."""
+    """The flags of ``pygent-ui``: where to listen, plus the setting flags ``pygent`` takes."""
     parser = argparse.ArgumentParser(
         prog="pygent-ui", description="Pygent in a local web page (Streamlit)."
     )
     parser.add_argument("--port", type=int, default=8501, help="port to serve on (8501)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; the default keeps the page on this machine")
-    parser.add_argument("--docker", dest="use_docker", action="store_true", default=None,
-                        help="run commands in a Docker container")
-    parser.add_argument("--no-docker", dest="use_docker", action="store_false",
-                        help="run commands on this machine")
-    parser.add_argument("--model", help="model name for the OpenAI-compatible server")
-    parser.add_argument("--backend", choices=("auto", "openai", "direct", "echo"),
-                        help="model backend (auto: openai when OPENAI_API_KEY or "
-                        "OPENAI_BASE_URL is set, else direct)")
-    parser.add_argument("--local-model", metavar="PATH",
-                        help="serve this .gguf file with llama.cpp on 127.0.0.1 and use it "
-                        "(pip install 'pygent[local]')")
-    parser.add_argument("--workspace", help="folder to work in (default: a temporary one)")
-    parser.add_argument("--config", help="pygent.toml to read instead of the usual places")
-    parser.add_argument("--confirm", action="store_true", default=None,
-                        help="ask in the page before each bash command the model runs")
     parser.add_argument("--headless", action=argparse.BooleanOptionalAction,
                         default=default_headless(),
                         help="do not open a browser (default: on in CI or without a display)")
+    add_setting_flags(parser)
     return parser
 
 
@@ -72,22 +61,13 @@ def is_loopback(host: str) -> bool:
 
 
 def page_environment(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, str]:
-    """The page's environment: the flags win over the variables already set."""
+    """The page's environment: the flags, as the settings' variables, win over those set."""
     env = dict(environ)
-    if args.use_docker is not None:
-        env["PYGENT_USE_DOCKER"] = "1" if args.use_docker else "0"
-    if args.model:
-        env["PYGENT_MODEL"] = args.model
-    if args.backend:
-        env["PYGENT_MODEL_BACKEND"] = args.backend
-    if args.local_model:
-        env["PYGENT_LOCAL_MODEL"] = str(Path(args.local_model).expanduser().absolute())
-    if args.workspace:
-        env["PYGENT_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
+    variables = {f.name: f.metadata["env"] for f in FLAGGED}
+    for name, value in setting_overrides(args).items():
+        env[variables[name]] = str(int(value) if isinstance(value, bool) else value)
     if args.config:
         env[CONFIG_VAR] = str(Path(args.config).expanduser().resolve())
-    if args.confirm:
-        env["PYGENT_CONFIRM"] = "1"
     return env
 
 
@@ -119,13 +99,10 @@ def main(argv: Optional[list[str]] = None) -> int:
               "token travels unencrypted (plain HTTP). Use --host 127.0.0.1 to keep it on "
               "this machine.", file=sys.stderr)
     env = page_environment(args, dict(os.environ))
-    from ..app.settings import load_settings
-    from ..domain.errors import ConfigError
-
     try:
         settings = load_settings(env.get(CONFIG_VAR), environ=env)
         if settings.local_model:  # fail here, not in the page, on a file llama.cpp cannot use
-            from ..adapters.llama_server import check_model_file, import_xllamacpp
+            from ...adapters.llama_server import check_model_file, import_xllamacpp
 
             check_model_file(settings.local_model)
             import_xllamacpp()
@@ -146,7 +123,3 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"(sandbox: {where}); Ctrl-C stops it.", flush=True)
     os.execve(sys.executable, server_command(args), env)
     return 0  # pragma: no cover - execve does not return
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """The ``pygent-ui`` server process: Streamlit with the request guard in front of every route.
 
-``pygent-ui`` execs ``python -m pygent.entrypoints.web_server [--open-browser] -- run PAGE
+``pygent-ui`` execs ``python -m pygent.entrypoints.web.server [--open-browser] -- run PAGE
 --server.address ... --server.port ...``. This module reads the token from the environment,
 hooks the guard into whichever web server this Streamlit uses (Tornado in older releases such
 as 1.37, a Starlette app served by uvicorn in newer ones such as 1.67: only those two public
@@ -23,7 +23,7 @@ import webbrowser
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
-from .web_guard import RESPONSE_HEADERS, TOKEN_VAR, Guard, Verdict, page_url
+from .guard import RESPONSE_HEADERS, TOKEN_VAR, Guard, Verdict, page_url
 
 STARTUP_SECONDS = 120.0
 GUARD_FAILED = 70  # exit status when the guard could not be checked in place

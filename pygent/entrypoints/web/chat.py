@@ -1,7 +1,7 @@
 """The conversation part of the page: turns, tool calls as status blocks, Stop while running.
 
 Every command is shown with its control characters made visible, and text that is drawn as
-Markdown never fetches an image (see ``web_markdown``).
+Markdown never fetches an image (see ``safe_markdown``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from ..app.web_session import WebSession
-from ..app.web_transcript import Entry
-from ..domain.visible import has_hidden, visible
-from .web_markdown import literal, unlink_images
+from ...domain.visible import has_hidden, visible
+from .safe_markdown import literal, unlink_images
+from .session import WebSession
+from .transcript import Entry
 
 POLL_SECONDS = 0.5
 
@@ -50,7 +50,7 @@ def render_running(session: WebSession) -> None:
                      key=f"allow:{ticket}")
         deny.button("Deny", on_click=session.confirm.answer, args=(False, ticket),
                     key=f"deny:{ticket}")
-    elif session.switch.pressed.is_set():
+    elif session.confirm.stopped:
         st.caption("Stopping...")
     else:
         st.caption("Working...")

@@ -16,12 +16,12 @@ from typing import Any, Callable, Optional, Union
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ..app.web_session import WebSession, sweep_sessions
-from ..app.web_transcript import explain
-from ..domain.sandbox import SandboxError
-from .web import CONFIG_VAR
-from .web_chat import render_conversation
-from .web_files import read_workspace_file, workspace_files
+from ...domain.errors import SandboxError
+from . import CONFIG_VAR
+from .chat import render_conversation
+from .files import read_workspace_file, workspace_files
+from .session import WebSession, sweep_sessions
+from .transcript import explain
 
 SESSION_KEY = "pygent_session"
 DEFERRED_DOWNLOADS = tuple(int(p) for p in st.__version__.split(".")[:2]) >= (1, 52)
@@ -30,15 +30,7 @@ EAGER_DOWNLOAD_LIMIT = 5 * 1024 * 1024
 
 @st.cache_resource(show_spinner=False)
 def configure_server() -> bool:
-    """Once per server: apply the launcher's ``--config``; start reaping closed tabs."""
-    config = os.environ.get(CONFIG_VAR)
-    if config:
-        from dependency_injector import providers
-
-        from ..app.settings import load_settings
-        from ..container import container
-
-        container.settings.override(providers.Singleton(load_settings, config))
+    """Once per server: start reaping closed tabs."""
     from streamlit import runtime
 
     if runtime.exists():  # a real server, not AppTest
@@ -67,20 +59,18 @@ def open_session() -> Optional[WebSession]:
         st.info("This session has ended and its sandbox was cleaned up.")
         st.button("Start a new session", on_click=st.session_state.pop, args=(SESSION_KEY,))
         return None
-    from ..agent import Agent
+    from ...agent import Agent
+    from ...app.settings import load_settings
 
     try:
-        agent = Agent()
+        agent = Agent(settings=load_settings(os.environ.get(CONFIG_VAR)))
     except Exception as exc:  # no engine, a bad setting, an unreachable model: say so
         failure = explain(exc)
         st.error(f"{failure.text}\n\n{failure.hint}")
         st.button("Try again")
         return None
-    settings = agent.settings
-    context = get_script_run_ctx()
-    session = WebSession(agent, max_steps=settings.max_steps, max_tokens=settings.max_tokens,
-                         confirm=settings.confirm,
-                         key=context.session_id if context is not None else "")
+    context = get_script_run_ctx()  # the agent brings its settings' limits and confirm
+    session = WebSession(agent, key=context.session_id if context is not None else "")
     st.session_state[SESSION_KEY] = session
     return session
 
@@ -115,8 +105,7 @@ def sandbox_label(runtime: Any) -> str:
 
 def model_label(agent: Any) -> str:
     """The model adapter, and the model name when it goes to a server."""
-    inner = getattr(agent.model, "model", agent.model)
-    adapter = type(inner).__name__
+    adapter = type(agent.model).__name__
     return f"`{agent.model_name}` via {adapter}" if adapter == "OpenAIModel" else f"{adapter}"
 
 

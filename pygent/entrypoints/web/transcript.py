@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from ..domain.errors import ConfigError, ModelError
-from ..domain.events import (
+from ...app.registry import STOP_TOOL, STOPPING
+from ...domain.errors import ConfigError, ModelError, PathEscapeError, SandboxError
+from ...domain.events import (
     AssistantDelta,
     AssistantText,
     Event,
@@ -16,9 +17,7 @@ from ..domain.events import (
     ToolCallStarted,
     ToolOutput,
 )
-from ..domain.messages import Message
-from ..domain.sandbox import PathEscapeError, SandboxError
-from .registry import STOP_TOOL, STOPPING
+from ...domain.messages import Message
 
 
 @dataclass
