@@ -9,10 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .app.registry import ToolRegistry, default_registry
-from .domain.errors import ConfigError, ModelError, PygentError
-from .domain.sandbox import CommandResult, PathEscapeError, SandboxError
-from .domain.tools import ToolSpec
+from .domain.errors import (
+    ConfigError,
+    ModelError,
+    PathEscapeError,
+    PygentError,
+    SandboxError,
+    StepCancelled,
+)
+from .domain.sandbox import CommandResult
 
 if TYPE_CHECKING:
     from . import openai_compat
@@ -20,23 +25,46 @@ if TYPE_CHECKING:
     from .adapters.echo_model import EchoModel
     from .adapters.openai_model import OpenAIModel
     from .agent import Agent, RunResult
+    from .app.registry import ToolRegistry
+    from .domain.events import (
+        AssistantDelta,
+        AssistantText,
+        Event,
+        Notice,
+        ToolCallStarted,
+        ToolOutput,
+    )
+    from .domain.messages import Message, ToolCall, ToolCallFunction
+    from .domain.persona import Persona
+    from .domain.tools import ToolSpec
     from .runtime import Runtime
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
+    "AssistantDelta",
+    "AssistantText",
     "CommandResult",
     "ConfigError",
     "DirectModel",
     "EchoModel",
+    "Event",
+    "Message",
     "ModelError",
+    "Notice",
     "OpenAIModel",
     "PathEscapeError",
+    "Persona",
     "PygentError",
     "RunResult",
     "Runtime",
     "SandboxError",
+    "StepCancelled",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolCallStarted",
+    "ToolOutput",
     "ToolRegistry",
     "ToolSpec",
     "__version__",
@@ -56,6 +84,12 @@ _LAZY = {
     "DirectModel": "pygent.adapters.direct_model",
     "EchoModel": "pygent.adapters.echo_model",
     "OpenAIModel": "pygent.adapters.openai_model",
+    **dict.fromkeys(["AssistantDelta", "AssistantText", "Event", "Notice", "ToolCallStarted",
+                     "ToolOutput"], "pygent.domain.events"),
+    **dict.fromkeys(["Message", "ToolCall", "ToolCallFunction"], "pygent.domain.messages"),
+    "Persona": "pygent.domain.persona",
+    "ToolRegistry": "pygent.app.registry",
+    "ToolSpec": "pygent.domain.tools",
 }
 
 
@@ -67,31 +101,38 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'pygent' has no attribute {name!r}")
 
 
+def _registry() -> ToolRegistry:
+    """The default registry, imported on first use: ``pygent --help`` never needs it."""
+    from .app.registry import default_registry
+
+    return default_registry
+
+
 def register_tool(name: str, description: str, parameters: dict[str, Any], func: Any) -> ToolSpec:
     """Register ``func(runtime, **arguments) -> str`` as a tool every default agent can call."""
-    return default_registry.register(name, description, parameters, func)
+    return _registry().register(name, description, parameters, func)
 
 
 def tool(func: Any = None, **options: Any) -> Any:
     """Decorator form of :func:`register_tool`; the docstring becomes the description."""
-    return default_registry.tool(func, **options)
+    return _registry().tool(func, **options)
 
 
 def remove_tool(name: str) -> None:
     """Remove a registered tool (``ValueError`` if there is none by that name)."""
-    default_registry.remove(name)
+    _registry().remove(name)
 
 
 def clear_tools() -> None:
     """Remove every tool, built-ins included."""
-    default_registry.clear()
+    _registry().clear()
 
 
 def reset_tools() -> None:
     """Restore the built-in tools (``bash``, ``write_file``, ``stop``) and nothing else."""
-    default_registry.reset()
+    _registry().reset()
 
 
 def tools() -> list[str]:
     """Names of the tools registered now."""
-    return default_registry.names()
+    return _registry().names()

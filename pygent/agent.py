@@ -1,20 +1,27 @@
-"""``Agent``: the agent loop wired to the model, sandbox and settings the container gives."""
+"""``Agent``: the agent loop with every part it is not given built from its settings."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .app.agent import AgentLoop, RunResult, ToolGuard
 from .app.registry import ToolRegistry
 from .domain.persona import Persona
-from .domain.ports import ModelPort
+from .domain.ports import HistoryPort, ModelPort
 from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from .app.settings import Settings
 
 __all__ = ["Agent", "RunResult"]
 
 
 class Agent(AgentLoop):
-    """A model, a runtime and the tools; any argument left out comes from the settings."""
+    """A model, a runtime and the tools; any part left out comes from ``settings``.
+
+    ``settings`` defaults to the usual files and environment. ``close()`` (or a ``with``
+    block) releases the runtime, the history and a local model server the agent started.
+    """
 
     def __init__(
         self,
@@ -24,26 +31,37 @@ class Agent(AgentLoop):
         tools: Optional[ToolRegistry] = None,
         persona: Optional[Persona] = None,
         model_name: Optional[str] = None,
-        history: Any = None,
+        history: Optional[HistoryPort] = None,
         guard: Optional[ToolGuard] = None,
-        settings: Any = None,
+        settings: Optional[Settings] = None,
     ) -> None:
-        from .container import container, resolve_model_name, resolve_tool_protocol
+        from .container import container_for
 
-        settings = settings if settings is not None else container.settings()
-        protocol = resolve_tool_protocol(settings)
-        check = settings.check_before_stop
-        super().__init__(
-            model if model is not None else container.model(),
-            runtime if runtime is not None else Runtime(settings=settings),
-            tools=tools,
-            persona=persona if persona is not None else container.persona(settings=settings),
-            model_name=model_name or resolve_model_name(settings),
-            history=history if history is not None else container.history(settings=settings),
-            guard=guard if guard is not None else container.guard(settings=settings),
-            recover_text_tool_calls=settings.recover_text_tool_calls,
-            tool_protocol=protocol,
-            text_reply_limit=settings.text_reply_limit,
-            check_before_stop=protocol == "text" if check is None else check,
-        )
-        self.settings = settings
+        self._graph = graph = container_for(settings)
+        given = {"model": model, "runtime": runtime, "tools": tools, "persona": persona,
+                 "model_name": model_name, "history": history, "guard": guard}
+        try:
+            parts: dict[str, Any] = graph.agent_parts(
+                **{name: part for name, part in given.items() if part is not None})
+        except BaseException:
+            graph.shutdown_resources()  # a local model server started for the model
+            raise
+        super().__init__(**parts)
+        self.settings: Settings = graph.settings()
+
+    def close(self) -> None:
+        """Release the runtime, the history and the local model server; safe to call twice."""
+        try:
+            self.runtime.cleanup()
+        finally:
+            try:
+                if self.history is not None:
+                    self.history.close()
+            finally:
+                self._graph.shutdown_resources()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,7 +1,9 @@
-"""The dependency-injector container: the one place that knows every layer.
+"""The composition root: one dependency-injector container per settings object builds it all.
 
-Heavy SDKs are imported inside the factory functions, so building the container is cheap.
-Tests swap adapters with ``container.model.override(...)`` / ``container.sandbox.override(...)``.
+``Agent()`` and ``Runtime()`` build theirs from the settings they are given (or load them), so
+nothing is looked up globally. Heavy SDKs are imported inside the factory functions, so building
+a container is cheap. Tests swap an adapter for every container made meanwhile with
+``with Container.model.override(...):`` (or ``sandbox``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Any, Optional
 from dependency_injector import containers, providers
 
 from .app.approval import Approval
+from .app.registry import default_registry
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
+from .domain.ports import HistoryPort, ModelPort, SandboxPort
+from .runtime import Runtime
 
 log = logging.getLogger("pygent")
 
@@ -82,7 +87,7 @@ def serve_local_model(settings: Settings) -> Iterator[Any]:
         server.close()
 
 
-def make_openai_model(settings: Settings, local_server: Any = None) -> Any:
+def make_openai_model(settings: Settings, local_server: Any = None) -> ModelPort:
     """The OpenAI-compatible model adapter, configured from settings.
 
     With a local server it goes there with the server's own key: the user's OPENAI_API_KEY
@@ -103,28 +108,28 @@ def make_openai_model(settings: Settings, local_server: Any = None) -> Any:
     )
 
 
-def make_direct_model() -> Any:
+def make_direct_model() -> ModelPort:
     """The offline model."""
     from .adapters.direct_model import DirectModel
 
     return DirectModel()
 
 
-def make_echo_model() -> Any:
+def make_echo_model() -> ModelPort:
     """The echo model."""
     from .adapters.echo_model import EchoModel
 
     return EchoModel()
 
 
-def open_sandbox(settings: Settings) -> Any:
+def open_sandbox(settings: Settings) -> SandboxPort:
     """A sandbox for ``settings.use_docker``: Docker when asked (or available), else local.
 
     Forced Docker never falls back: its error says what is wrong and how to fix it.
     """
     if settings.use_docker is False:
         return make_local_sandbox(settings)
-    from .adapters.docker_engine import DockerUnavailable
+    from .adapters.sandbox.docker_engine import DockerUnavailable
 
     try:
         return make_docker_sandbox(settings)
@@ -140,9 +145,9 @@ def show_pull_progress(line: str) -> None:
     log.info(line)
 
 
-def make_docker_sandbox(settings: Settings) -> Any:
+def make_docker_sandbox(settings: Settings) -> SandboxPort:
     """The Docker sandbox, hardened and limited as the settings say."""
-    from .adapters.docker_sandbox import DockerSandbox
+    from .adapters.sandbox.docker import DockerSandbox
 
     return DockerSandbox(
         settings.workspace,
@@ -158,9 +163,9 @@ def make_docker_sandbox(settings: Settings) -> Any:
     )
 
 
-def make_local_sandbox(settings: Settings) -> Any:
+def make_local_sandbox(settings: Settings) -> SandboxPort:
     """The host sandbox."""
-    from .adapters.local_sandbox import LocalSandbox
+    from .adapters.sandbox.local import LocalSandbox
 
     sandbox = LocalSandbox(
         settings.workspace,
@@ -175,7 +180,7 @@ def make_local_sandbox(settings: Settings) -> Any:
     return sandbox
 
 
-def make_history(settings: Settings) -> Any:
+def make_history(settings: Settings) -> Optional[HistoryPort]:
     """The JSONL conversation log when ``history_file`` is set, else None."""
     if not settings.history_file:
         return None
@@ -185,8 +190,8 @@ def make_history(settings: Settings) -> Any:
 
 
 def make_guard(settings: Settings) -> Approval:
-    """The deny rules every agent obeys; entrypoints that can ask switch confirmation on."""
-    return Approval(settings.deny)
+    """The deny rules; with ``confirm`` and nobody to ask (an entrypoint gives ``ask``), refusal."""
+    return Approval(settings.deny, confirm=settings.confirm)
 
 
 def make_persona(settings: Settings) -> Persona:
@@ -194,10 +199,16 @@ def make_persona(settings: Settings) -> Persona:
     return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
 
 
-class Container(containers.DeclarativeContainer):
-    """Settings in, adapters out."""
+def resolve_check_before_stop(settings: Settings) -> bool:
+    """Unset means on with the text protocol, where small models stop before they check."""
+    check = settings.check_before_stop
+    return resolve_tool_protocol(settings) == "text" if check is None else check
 
-    settings = providers.Singleton(load_settings)
+
+class Container(containers.DeclarativeContainer):
+    """Settings in, the agent's parts out: ``Container(settings=...)``, one per settings object."""
+
+    settings = providers.Dependency(instance_of=Settings)
     backend = providers.Callable(resolve_backend, settings)
     local_server = providers.Resource(serve_local_model, settings)
     model = providers.Selector(
@@ -207,9 +218,29 @@ class Container(containers.DeclarativeContainer):
         echo=providers.Factory(make_echo_model),
     )
     sandbox = providers.Factory(open_sandbox, settings=settings)
+    runtime = providers.Factory(Runtime, sandbox=sandbox)
     history = providers.Factory(make_history, settings=settings)
     persona = providers.Factory(make_persona, settings=settings)
     guard = providers.Factory(make_guard, settings=settings)
+    tools = providers.Object(default_registry)
+    #: The agent loop's arguments; the runtime last, so a failure before it leaves no sandbox.
+    agent_parts = providers.Dict(
+        model=model,
+        tools=tools,
+        persona=persona,
+        model_name=providers.Callable(resolve_model_name, settings),
+        history=history,
+        guard=guard,
+        recover_text_tool_calls=settings.provided.recover_text_tool_calls,
+        tool_protocol=providers.Callable(resolve_tool_protocol, settings),
+        text_reply_limit=settings.provided.text_reply_limit,
+        check_before_stop=providers.Callable(resolve_check_before_stop, settings),
+        max_steps=settings.provided.max_steps,
+        max_tokens=settings.provided.max_tokens,
+        runtime=runtime,
+    )
 
 
-container = Container()
+def container_for(settings: Optional[Settings] = None) -> Container:
+    """The container for ``settings``, loaded the usual way (files, environment) when None."""
+    return Container(settings=settings if settings is not None else load_settings())

@@ -23,15 +23,16 @@ class Runtime:
         settings: Any = None,
     ) -> None:
         if sandbox is None:
-            from .container import container
+            from .app.settings import load_settings
+            from .container import Container
 
-            base = settings if settings is not None else container.settings()
+            base = settings if settings is not None else load_settings()
             merged = base.with_overrides(
                 image=image,
                 use_docker=use_docker,
                 workspace=str(workspace) if workspace is not None else None,
             )
-            sandbox = container.sandbox(settings=merged)
+            sandbox = Container(settings=merged).sandbox()
         self.sandbox: SandboxPort = sandbox
         for path in initial_files or []:
             self.upload_file(path)

@@ -37,9 +37,6 @@ def _no_host_config(
                 "PYGENT_TOOL_PROTOCOL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
-    from pygent.container import container
-
-    container.reset_singletons()  # settings and the openai model built from them
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ class OpenAIModel:
         model: str,
         tools: list[dict[str, Any]],
         on_delta: Optional[DeltaListener] = None,
-    ) -> Any:
+    ) -> Message:
         """Send one chat-completions request and return the reply's message.
 
         A body nested too deeply for the JSON decoder is a ModelError like any bad body.
@@ -123,7 +123,7 @@ class OpenAIModel:
         model: str,
         tools: list[dict[str, Any]],
         on_delta: Optional[DeltaListener],
-    ) -> Any:
+    ) -> Message:
         request: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if tools:
             request["tools"] = tools
@@ -146,7 +146,7 @@ class OpenAIModel:
         choices = getattr(response, "choices", None)
         if not choices:
             raise ModelError("the server answered without any choices; try again")
-        return choices[0].message
+        return Message.from_dict({**choices[0].message.model_dump(), "role": "assistant"})
 
     def _chat_streaming(
         self, request: dict[str, Any], sent_tools: bool, on_delta: Optional[DeltaListener]

@@ -18,10 +18,18 @@ from ..domain.events import (
 )
 from ..domain.messages import Message, ToolCall
 from ..domain.persona import Persona
-from ..domain.ports import HistoryPort, ModelPort
+from ..domain.ports import HistoryPort, ModelPort, ToolRuntime
 from ..domain.stats import StepStats, Totals, totals
+from .cancel import Cancellation
 from .dispatch import ToolGuard, did_not_run, dispatch
-from .outcomes import INTERRUPTED, UNFINISHED, RunResult, StepCancelled, unfinished_note
+from .outcomes import (
+    INTERRUPTED,
+    UNFINISHED,
+    RunResult,
+    StepCancelled,
+    limit_reached,
+    unfinished_note,
+)
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
@@ -44,7 +52,7 @@ class AgentLoop:
     def __init__(
         self,
         model: ModelPort,
-        runtime: Any,
+        runtime: ToolRuntime,
         *,
         tools: Optional[ToolRegistry] = None,
         persona: Optional[Persona] = None,
@@ -55,6 +63,8 @@ class AgentLoop:
         tool_protocol: str = "native",
         text_reply_limit: int = 3,
         check_before_stop: bool = False,
+        max_steps: int = 20,
+        max_tokens: Optional[int] = None,
     ) -> None:
         self.model = model
         self.runtime = runtime
@@ -67,6 +77,7 @@ class AgentLoop:
         self.tool_protocol = tool_protocol  # "native": tool schemas; "text": fenced actions
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
+        self.max_steps, self.max_tokens = max_steps, max_tokens  # run_until_stop's defaults
         self.listeners: list[EventListener] = []
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
         self.unattended = False  # nobody reads replies: shell blocks are actions (native too)
@@ -76,6 +87,17 @@ class AgentLoop:
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
         self._prompt: dict[str, Any] = {}
+        self._cancel = Cancellation(lambda: self.runtime.interrupt())
+
+    # -- cancelling ---------------------------------------------------------------------
+    def cancel(self) -> None:
+        """From any thread, at once: end the running step (Ctrl-C, Stop) with StepCancelled.
+
+        The loop checks before each model request, each tool call and each streamed piece of
+        text, and the running command is interrupted (one that starts in between is too). A
+        cancel that comes before a step starts ends that step; the one after starts afresh.
+        """
+        self._cancel.press()
 
     # -- events -------------------------------------------------------------------------
     def subscribe(self, listener: EventListener) -> None:
@@ -119,12 +141,17 @@ class AgentLoop:
     # -- the loop -------------------------------------------------------------------------
     def step(self, text: Optional[str] = None) -> Message:
         """Send the conversation (plus ``text`` as a user message) once and run the tool calls."""
+        with self._cancel.running():
+            return self._step(text)
+
+    def _step(self, text: Optional[str]) -> Message:
         for call in self.conversation.unanswered_calls():  # e.g. a log resumed after a crash
             self._answer(call, UNFINISHED, is_error=True)
         if text is not None:
             self.append(Message(role="user", content=text))
         elif len(self.conversation) and self.conversation[-1].role == "assistant":
             raise ValueError("the model has answered; step(text) needs new text to continue")
+        self._cancel.check()
         started = time.monotonic()
         reply = self._chat()
         model_seconds = time.monotonic() - started
@@ -149,6 +176,7 @@ class AgentLoop:
         return chat(*arguments)
 
     def _delta(self, text: str) -> None:
+        self._cancel.check()
         self.emit(AssistantDelta(text))
 
     def _take_reply(self, reply: Any) -> Message:
@@ -187,6 +215,7 @@ class AgentLoop:
         failures: list[str] = []
         for index, call in enumerate(calls):
             try:
+                self._cancel.check()
                 skip = self._skip_reason(call, index, failures)
                 if skip is not None:
                     self._answer(call, skip, is_error=True)
@@ -203,6 +232,7 @@ class AgentLoop:
                     self._answer(pending, note, is_error=True)
                 raise
         self._last_failed = failures[-1] if failures else None
+        self._cancel.check()  # a cancel during the last call still ends the step
 
     def _skip_reason(self, call: ToolCall, index: int, failures: list[str]) -> Optional[str]:
         """Why a call of this reply is not run, or None to run it."""
@@ -227,7 +257,7 @@ class AgentLoop:
     def run_until_stop(
         self,
         text: Optional[str] = None,
-        max_steps: int = 20,
+        max_steps: Optional[int] = None,
         max_time: Optional[float] = None,
         max_tokens: Optional[int] = None,
         *,
@@ -240,18 +270,26 @@ class AgentLoop:
         run ends with reason "no_action"). With ``unattended=False`` (a chat) a text reply ends
         the run with reason "answer", for the person to answer. ``max_tokens`` bounds the prompt
         plus completion tokens of this run's steps, as the server counts them; a server that
-        reports no usage cannot be held to it (a Notice says so).
+        reports no usage cannot be held to it (a Notice says so). Limits left out are the
+        agent's ``max_steps`` and ``max_tokens``.
         """
+        max_steps = self.max_steps if max_steps is None else max_steps
+        max_tokens = self.max_tokens if max_tokens is None else max_tokens
+        self.unattended = unattended
+        self._checked = not (unattended and self.check_before_stop)
+        with self._cancel.running():
+            return self._run(text, max_steps, max_time, max_tokens, unattended)
+
+    def _run(self, text: Optional[str], max_steps: int, max_time: Optional[float],
+             max_tokens: Optional[int], unattended: bool) -> RunResult:
         started = time.monotonic()
         first = len(self.stats)
         warned = False
         idle = 0
         message = Message(role="assistant", content="")
-        self.unattended = unattended
-        self._checked = not (unattended and self.check_before_stop)
         try:
             for steps in range(1, max_steps + 1):
-                message = self.step(text if steps == 1 else None)
+                message = self._step(text if steps == 1 else None)
                 if self._stopped:
                     return RunResult(message, steps, "stop", self._stop_result)
                 acted = bool(message.tool_calls) or self.conversation[-1].role == "user"
@@ -264,7 +302,10 @@ class AgentLoop:
                 if not acted:
                     self.append(Message(role="user", content=nudge(
                         self.tool_protocol, self.tools.names())))
-                limit = self._limit_reached(first, started, max_tokens, max_time, warned)
+                limit, note = limit_reached(self.stats[first:], started, max_tokens, max_time,
+                                            warned)
+                if note:
+                    self.emit(Notice(note))
                 if limit == "warned":
                     warned = True
                 elif limit is not None:
@@ -273,24 +314,6 @@ class AgentLoop:
             self.unattended = False
         self.emit(Notice(f"Stopped: step limit of {max_steps} reached."))
         return RunResult(message, max_steps, "max_steps")
-
-    def _limit_reached(self, first: int, started: float, max_tokens: Optional[int],
-                       max_time: Optional[float], warned: bool) -> Optional[str]:
-        """The token or time limit this run hit, "warned" once if tokens go uncounted, or None."""
-        if max_tokens is not None:
-            used = totals(self.stats[first:])
-            if used.tokens >= max_tokens:
-                self.emit(Notice(f"Stopped: token limit of {max_tokens:,} reached "
-                                 f"({used.tokens:,} tokens used)."))
-                return "max_tokens"
-            if used.unreported and not warned:
-                self.emit(Notice(f"The server reports no token usage, so the token limit "
-                                 f"of {max_tokens:,} cannot be enforced."))
-                return "warned"
-        if max_time is not None and time.monotonic() - started >= max_time:
-            self.emit(Notice(f"Stopped: time limit of {max_time:g} s reached."))
-            return "max_time"
-        return None
 
     # -- tools ------------------------------------------------------------------------------
     def _run_call(self, call: ToolCall) -> tuple[str, bool]:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..domain.errors import PygentError
-from ..domain.sandbox import SandboxError
 from .approval import Approval
 
 
@@ -174,7 +173,7 @@ def run_command(session: Session, line: str) -> CommandOutcome:
         return unknown(name)
     try:
         return command.func(session, args)
-    except (PygentError, SandboxError, OSError, ValueError) as exc:
+    except (PygentError, OSError, ValueError) as exc:
         return CommandOutcome(f"/{command.name}: {exc}", is_error=True)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..domain.sandbox import SandboxError
+from ..domain.errors import SandboxError
 from .registry import ToolRegistry
 from .replies import mistyped_strings, parse_arguments
+
+if TYPE_CHECKING:
+    from ..domain.ports import ToolRuntime
 
 #: How dispatch's answers begin when the tool never ran: a wrong call, or a refused one.
 NOT_RUN = ("Error: unknown tool ", "Error: bad arguments for ", "Refused: ")
@@ -21,7 +24,7 @@ def did_not_run(output: str) -> bool:
 ToolGuard = Callable[[str, dict[str, Any]], Optional[str]]
 
 
-def dispatch(tools: ToolRegistry, runtime: Any, guard: Optional[ToolGuard], name: str,
+def dispatch(tools: ToolRegistry, runtime: ToolRuntime, guard: Optional[ToolGuard], name: str,
              raw_arguments: str) -> tuple[str, bool]:
     """Run one tool call; every mistake becomes a message for the model, not an exception."""
     spec = tools.get(name)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Optional
 
+from ..domain.errors import StepCancelled
 from ..domain.messages import Message
+from ..domain.stats import StepStats, totals
 
 INTERRUPTED = "Interrupted by the user before this tool finished."
 UNFINISHED = "No result: the session ended before this tool finished."
-
-
-class StepCancelled(Exception):
-    """Raise it (or a subclass) from a listener to end a step as the person asked (Stop)."""
 
 
 def unfinished_note(exc: BaseException) -> str:
@@ -43,3 +44,22 @@ class RunResult:
     def finished(self) -> bool:
         """True when the model ended the run itself rather than hitting a limit."""
         return self.reason in ("stop", "answer")
+
+
+def limit_reached(stats: Sequence[StepStats], started: float, max_tokens: Optional[int],
+                  max_time: Optional[float], warned: bool) -> tuple[Optional[str], str]:
+    """The token or time limit a run hit ("warned" once if tokens go uncounted), and its notice.
+
+    ``stats`` are the run's own steps; ``started`` is its ``time.monotonic()`` start.
+    """
+    if max_tokens is not None:
+        used = totals(stats)
+        if used.tokens >= max_tokens:
+            return "max_tokens", (f"Stopped: token limit of {max_tokens:,} reached "
+                                  f"({used.tokens:,} tokens used).")
+        if used.unreported and not warned:
+            return "warned", (f"The server reports no token usage, so the token limit of "
+                              f"{max_tokens:,} cannot be enforced.")
+    if max_time is not None and time.monotonic() - started >= max_time:
+        return "max_time", f"Stopped: time limit of {max_time:g} s reached."
+    return None, ""

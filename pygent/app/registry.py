@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..domain.tools import ToolFunc, ToolSpec
+
+if TYPE_CHECKING:
+    from ..domain.ports import ToolRuntime
 
 
 class ToolRegistry:
@@ -115,15 +118,15 @@ def parameters_from_signature(func: Callable[..., Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
-def _bash(runtime: Any, cmd: str) -> str:
-    return str(runtime.bash(cmd))
+def _bash(runtime: ToolRuntime, cmd: str) -> str:
+    return runtime.bash(cmd)
 
 
-def _write_file(runtime: Any, path: str, content: str) -> str:
-    return str(runtime.write_file(path, content))
+def _write_file(runtime: ToolRuntime, path: str, content: str) -> str:
+    return runtime.write_file(path, content)
 
 
-def _stop(runtime: Any, result: str = "", **other: Any) -> str:
+def _stop(runtime: ToolRuntime, result: str = "", **other: Any) -> str:
     """Another argument a small model invents (``summary``, ``message``) is the result too."""
     texts = [result, *(value for value in other.values() if isinstance(value, str))]
     return next((text.strip() for text in texts if text.strip()), STOPPING)

@@ -1,4 +1,13 @@
-"""Errors that Pygent reports to a person instead of a traceback."""
+"""Every error Pygent expects, in one tree, so callers catch ``PygentError`` and explain it.
+
+    PygentError                 expected, said to the person in one line, never a traceback
+    ├── ConfigError             a setting has a value Pygent cannot use
+    ├── ModelError              the model server failed or refused; the conversation is kept
+    ├── SandboxError            the sandbox could not do what was asked
+    │   ├── PathEscapeError     a path resolves outside the workspace (also a ValueError)
+    │   └── DockerUnavailable   no Docker engine, or no image (pygent.adapters.sandbox)
+    └── StepCancelled           the person stopped the step (Ctrl-C, Stop, ``cancel()``)
+"""
 
 
 class PygentError(Exception):
@@ -11,3 +20,15 @@ class ModelError(PygentError):
 
 class ConfigError(PygentError):
     """A setting has a value Pygent cannot use."""
+
+
+class SandboxError(PygentError):
+    """The sandbox could not do what was asked (bad path, dead container, no engine)."""
+
+
+class PathEscapeError(SandboxError, ValueError):
+    """A path named by the model resolves outside the workspace."""
+
+
+class StepCancelled(PygentError):
+    """The step was cancelled as the person asked; unanswered calls read "Interrupted"."""

@@ -1,4 +1,4 @@
-"""The two ports the agent talks through: a model and a sandbox (plus the history log)."""
+"""The ports the agent talks through: a model, a sandbox, the runtime tools get, a history log."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from .sandbox import CommandResult
 class ModelPort(Protocol):
     """A chat model: OpenAI-format messages and tool schemas in, one assistant message out.
 
-    The reply may be a domain :class:`Message`, a plain dict, or an ``openai`` SDK message.
+    Pygent's adapters return a domain :class:`Message`; the loop also takes a plain dict or an
+    ``openai`` SDK message from a model of your own.
     """
 
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+    def chat(
+        self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
+    ) -> Message:
         """Return the assistant's next message."""
         ...
 
@@ -53,6 +56,49 @@ class SandboxPort(Protocol):
         ...
 
 
+@runtime_checkable
+class ToolRuntime(Protocol):
+    """What a tool function gets as its first argument: the session's sandbox, by verbs."""
+
+    @property
+    def workspace(self) -> Path:
+        """The host folder the commands work in."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """``"docker"`` or ``"local"``."""
+        ...
+
+    def run(self, cmd: str, timeout: Optional[float] = None) -> CommandResult:
+        """Run a command and return the whole result."""
+        ...
+
+    def bash(self, cmd: str, timeout: Optional[float] = None) -> str:
+        """Run a command and return the text the model sees."""
+        ...
+
+    def write_file(self, path: str, content: str) -> str:
+        """Write a text file in the workspace; say what was written."""
+        ...
+
+    def read_file(self, path: str) -> str:
+        """Read a text file from the workspace."""
+        ...
+
+    def upload_file(self, src: str | Path, dest: Optional[str] = None) -> Path:
+        """Copy a host file or folder into the workspace; return where it landed."""
+        ...
+
+    def interrupt(self) -> None:
+        """From another thread: stop the command running now."""
+        ...
+
+    def cleanup(self) -> None:
+        """Release the sandbox; safe to call twice."""
+        ...
+
+
 class HistoryPort(Protocol):
     """An append-only log of a conversation."""
 
@@ -66,4 +112,8 @@ class HistoryPort(Protocol):
 
     def start_new(self) -> None:
         """Mark the start of a new conversation; earlier messages are no longer loaded."""
+        ...
+
+    def close(self) -> None:
+        """Release the log (a file); nothing is appended after this."""
         ...

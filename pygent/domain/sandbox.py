@@ -1,17 +1,9 @@
-"""What running a command in a sandbox gives back, and how a sandbox fails."""
+"""What running a command in a sandbox gives back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
-
-
-class SandboxError(Exception):
-    """The sandbox could not do what was asked (bad path, dead container, no engine)."""
-
-
-class PathEscapeError(SandboxError, ValueError):
-    """A path named by the model resolves outside the workspace."""
 
 
 @dataclass

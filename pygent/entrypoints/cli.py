@@ -1,7 +1,7 @@
 """``pygent``: the terminal REPL and the one-shot ``pygent run TASK`` / ``pygent -p TASK``.
 
-Only the standard library is imported before the arguments are parsed, so ``--help`` and
-``--version`` stay fast; the container, prompt_toolkit and the SDKs load after that.
+Only the standard library and the settings are imported before the arguments are parsed, so
+``--help`` and ``--version`` stay fast; the container, prompt_toolkit and the SDKs load after.
 """
 
 from __future__ import annotations
@@ -10,61 +10,92 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .cli_options import build_parser, load_cli_settings
+from .. import __version__
+from ..app.settings import Settings, load_settings
+from .flags import add_setting_flags, setting_overrides
 
 if TYPE_CHECKING:
     from ..app.commands import Session
-    from ..app.settings import Settings
     from ..domain.events import Event
     from .cli_render import Renderer
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-def open_session(settings: Settings, renderer: Renderer) -> Session:
-    """Wire the model, the runtime and the approval rules for these settings."""
-    from dependency_injector import providers
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pygent`` command line: the shared setting flags, on ``pygent`` and ``pygent run``."""
+    parser = argparse.ArgumentParser(
+        prog="pygent",
+        description="A minimalist coding assistant that runs a model's tool calls in a sandbox. "
+                    "Without a task, starts an interactive session (/help lists its commands).",
+        epilog="Exit status of one-shot runs: 0 finished, 1 error, 2 bad usage, "
+               "3 step or token limit reached, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"pygent {__version__}")
+    parser.add_argument("-p", "--prompt", metavar="TASK",
+                        help="run TASK until the model stops, print the answer, exit")
+    add_setting_flags(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{run}")
+    run = commands.add_parser("run", help="run a task until the model stops, print the answer",
+                              description="Run TASK until the model stops; print the final "
+                                          "answer on stdout and tool calls on stderr.")
+    run.add_argument("task", nargs="+", metavar="TASK", help="what to do")
+    add_setting_flags(run, suppress=True)  # flags given before ``run`` are kept
+    return parser
 
+
+def load_cli_settings(args: argparse.Namespace) -> Settings:
+    """Defaults, the settings files and the environment, with the flags on top.
+
+    The ``--workspace`` flag is passed in too: a settings file inside it is a project file.
+    """
+    flags = setting_overrides(args)
+    settings = load_settings(args.config, workspace=flags.get("workspace")).with_overrides(**flags)
+    if "local_model" in flags and "model" not in flags:  # a file's model is for a server
+        settings = settings.with_overrides(model=Path(flags["local_model"]).stem)
+    return settings
+
+
+def open_session(settings: Settings, renderer: Renderer) -> Session:
+    """The agent for these settings, asking on the terminal when ``confirm`` is on."""
     from ..agent import Agent
     from ..app.approval import Approval
     from ..app.commands import Session
-    from ..container import container
-    from ..runtime import Runtime
 
-    container.settings.override(providers.Object(settings))
-    model = container.model()  # with local_model, this loads it into llama.cpp
     approval = Approval(settings.deny, confirm=settings.confirm, ask=terminal_ask(renderer))
-    try:
-        runtime = Runtime(settings=settings)
-    except BaseException:
-        stop_model_server()
-        raise
-    try:
-        agent = Agent(model=model, runtime=runtime, settings=settings, guard=approval)
-    except BaseException:
-        runtime.cleanup()
-        stop_model_server()
-        raise
-    return Session(agent, approval)
+    return Session(Agent(settings=settings, guard=approval), approval)
 
 
 def close_session(session: Session) -> None:
-    """Remove the sandbox, then stop the local model server if the session started one."""
+    """Remove the sandbox and stop the local model server if the session started one."""
+    session.agent.close()
+
+
+@contextmanager
+def ctrl_c_cancels(agent: Any) -> Iterator[None]:
+    """During a run, Ctrl-C asks the agent to cancel the step; a second Ctrl-C forces it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+        agent.cancel()  # returns at once: the interrupting happens in another thread
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        session.runtime.cleanup()
+        yield
     finally:
-        stop_model_server()
-
-
-def stop_model_server() -> None:
-    """Stop what the container started for the session (the ``local_model`` server)."""
-    from ..container import container
-
-    container.shutdown_resources()
-    container.reset_singletons()  # the model adapter pointed at the server just stopped
+        signal.signal(signal.SIGINT, previous)
 
 
 def confirm_prompt(command: str) -> str:
@@ -119,6 +150,7 @@ class FinalAnswer:
 
 def one_shot(args: argparse.Namespace, task: str) -> int:
     """Run ``task`` until the model stops; the answer goes to stdout, progress to stderr."""
+    from ..domain.errors import StepCancelled
     from .cli_render import DIM, Renderer
 
     renderer = Renderer(out=sys.stderr, err=sys.stderr, show_text=False, show_output=False)
@@ -129,8 +161,10 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
     session.agent.subscribe(answer)
     try:
         renderer.spinner.start("thinking")
-        result = session.agent.run_until_stop(
-            task, max_steps=settings.max_steps, max_tokens=settings.max_tokens)
+        with ctrl_c_cancels(session.agent):
+            result = session.agent.run_until_stop(task)
+    except StepCancelled:
+        raise KeyboardInterrupt from None  # main() says "Interrupted." and exits 130
     finally:
         renderer.spinner.stop()
         close_session(session)
@@ -181,7 +215,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         signal.signal(sig, _exit_on_signal)
     show_library_messages()
     from ..domain.errors import PygentError
-    from ..domain.sandbox import SandboxError
     from .cli_render import Renderer
 
     try:
@@ -189,7 +222,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         Renderer(out=sys.stderr).notice("Interrupted.")
         return EXIT_INTERRUPTED
-    except (PygentError, SandboxError, OSError) as exc:
+    except (PygentError, OSError) as exc:
         Renderer(out=sys.stderr).error(without_secrets(str(exc) or type(exc).__name__))
         return EXIT_ERROR
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request

@@ -16,8 +16,8 @@ from prompt_toolkit.history import FileHistory
 
 from ..app.commands import COMMANDS, CommandOutcome, Session, find_command, is_command, run_command
 from ..container import resolve_backend
-from ..domain.errors import PygentError
-from ..domain.sandbox import SandboxError
+from ..domain.errors import PygentError, StepCancelled
+from .cli import ctrl_c_cancels
 from .cli_render import DIM, RED, Renderer
 
 if TYPE_CHECKING:
@@ -108,11 +108,11 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
             show_outcome(renderer, outcome)
             return not outcome.exit
         renderer.spinner.start("thinking")
-        session.agent.run_until_stop(line, max_steps=settings.max_steps,
-                                     max_tokens=settings.max_tokens, unattended=False)
-    except KeyboardInterrupt:
+        with ctrl_c_cancels(session.agent):
+            session.agent.run_until_stop(line, unattended=False)
+    except (StepCancelled, KeyboardInterrupt):
         renderer.notice("Interrupted; the conversation is kept.")
-    except (PygentError, SandboxError, OSError) as exc:
+    except (PygentError, OSError) as exc:
         renderer.error(str(exc) or type(exc).__name__)
     except Exception as exc:  # a bug of ours: one line, and the session goes on
         if os.environ.get("PYGENT_DEBUG"):

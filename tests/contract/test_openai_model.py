@@ -231,12 +231,9 @@ def test_after_a_refused_connection_the_same_conversation_continues_elsewhere(
 def test_an_agent_with_a_key_and_base_url_in_the_environment_talks_to_that_server(
     chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pygent.container import container
-
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     monkeypatch.setenv("OPENAI_BASE_URL", chat_server.url)
     monkeypatch.setenv("PYGENT_MODEL", "env-model")
-    container.reset_singletons()
     chat_server.add(text("from the server"))
     agent = pygent.Agent()
     try:

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import pexpect
 import pytest
 
-from tests.chat_server import ChatServer, error, text, tool_call
+from tests.chat_server import ChatServer, error, slow, streamed, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
@@ -251,6 +251,38 @@ def test_ctrl_c_interrupts_a_long_command_and_the_session_goes_on(start: Launch)
     assert "Traceback" not in term.transcript
 
 
+def test_ctrl_c_cancels_a_streaming_reply_and_the_session_goes_on(start: Launch) -> None:
+    reply = streamed(text("word " * 40), pieces=40, chunk_delay=0.5)
+    with ChatServer([reply, text("second answer")]) as server:
+        term = start(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.url)
+        term.child.sendline("talk slowly")
+        term.expect("word word")
+        started = time.monotonic()
+        term.child.sendintr()
+        term.expect("Interrupted; the conversation is kept.")
+        term.prompt()
+        assert time.monotonic() - started < 10  # the whole stream would take 20 s
+        assert "second answer" in term.run("again")
+    assert "Traceback" not in term.transcript
+
+
+def test_a_second_ctrl_c_stops_a_request_that_sends_nothing(start: Launch) -> None:
+    with ChatServer([slow(text("too late"), 60)]) as server:
+        term = start(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.url)
+        term.child.sendline("hang")
+        term.expect("thinking")
+        time.sleep(1)  # the request is under way; nothing on screen shows that
+        started = time.monotonic()
+        term.child.sendintr()
+        time.sleep(0.5)
+        term.child.sendintr()
+        term.expect("Interrupted; the conversation is kept.")
+        term.prompt()
+        assert time.monotonic() - started < 10
+        assert "\nstill-here\n" in term.run("/cmd echo still-here")  # the server is busy
+    assert "Traceback" not in term.transcript
+
+
 def test_ctrl_c_at_the_prompt_clears_the_line(start: Launch) -> None:
     term = start()
     term.child.send("echo never-run")
@@ -383,12 +415,13 @@ def test_version_prints_the_version(home: Path) -> None:
     assert (done.returncode, done.stdout) == (0, f"pygent {package.__version__}\n")
 
 
-@pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_import_no_heavy_package(home: Path, flag: str) -> None:
+@pytest.mark.parametrize(("command", "flag"), [("cli", "--help"), ("cli", "--version"),
+                                               ("web", "--help")])  # pygent, pygent-ui
+def test_help_and_version_import_no_heavy_package(home: Path, command: str, flag: str) -> None:
     heavy = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector",
              "xllamacpp")
     code = (
-        "import sys\nfrom pygent.entrypoints.cli import main\n"
+        f"import sys\nfrom pygent.entrypoints.{command} import main\n"
         f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
     )

@@ -110,9 +110,6 @@ def test_the_history_setting_redacts_every_declared_secret_from_the_environment(
     monkeypatch.setenv("GITHUB_TOKEN", token)
     monkeypatch.setenv("OPENAI_API_KEY", key)
     monkeypatch.setenv("PYGENT_UI_TOKEN", "ui-42")
-    from pygent.container import container
-
-    container.settings.reset()
     model = FakeModel([calls(call("bash", {"cmd": f"echo {token} {key} ui-42"})),
                        say(f"the token was {token}")])
     agent = Agent(model=model, runtime=Runtime(sandbox=FakeSandbox(tmp_path)))

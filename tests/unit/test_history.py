@@ -77,9 +77,6 @@ def test_the_history_file_setting_wires_the_log(tmp_path: Path, monkeypatch) -> 
     path = tmp_path / "h.jsonl"
     monkeypatch.setenv("PYGENT_HISTORY_FILE", str(path))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-never-be-written-1234")
-    from pygent.container import container
-
-    container.settings.reset()
     agent = Agent(
         model=FakeModel([say("sk-should-never-be-written-1234")]),
         runtime=Runtime(sandbox=FakeSandbox(tmp_path)),

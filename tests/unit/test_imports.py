@@ -18,8 +18,27 @@ def test_import_pygent_leaves_heavy_packages_unimported() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_public_api_names_resolve() -> None:
+PUBLIC = {
+    "Agent", "AssistantDelta", "AssistantText", "CommandResult", "ConfigError", "DirectModel",
+    "EchoModel", "Event", "Message", "ModelError", "Notice", "OpenAIModel", "PathEscapeError",
+    "Persona", "PygentError", "RunResult", "Runtime", "SandboxError", "StepCancelled",
+    "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput", "ToolRegistry",
+    "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool", "remove_tool",
+    "reset_tools", "tool", "tools",
+}
+
+
+def test_the_public_api_is_the_documented_names_and_each_is_pygents_own() -> None:
+    import typing
+
     import pygent
 
-    for name in pygent.__all__:
-        assert getattr(pygent, name) is not None
+    assert set(pygent.__all__) == PUBLIC
+    for name in PUBLIC - {"__version__", "openai_compat", "Event"}:
+        assert getattr(pygent, name).__module__.split(".")[0] == "pygent", name
+    assert set(typing.get_args(pygent.Event)) == {
+        pygent.AssistantText, pygent.AssistantDelta, pygent.ToolCallStarted, pygent.ToolOutput,
+        pygent.Notice}
+    assert pygent.openai_compat.__name__ == "pygent.openai_compat"
+    assert issubclass(pygent.SandboxError, pygent.PygentError)
+    assert issubclass(pygent.StepCancelled, pygent.PygentError)

