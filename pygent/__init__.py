@@ -41,56 +41,30 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Agent",
-    "AssistantDelta",
-    "AssistantText",
-    "CommandResult",
-    "ConfigError",
-    "DirectModel",
-    "EchoModel",
-    "Event",
-    "Message",
-    "ModelError",
-    "Notice",
-    "OpenAIModel",
-    "PathEscapeError",
-    "Persona",
-    "PygentError",
-    "RunResult",
-    "Runtime",
-    "SandboxError",
+__all__ = [  # grouped by kind
+    "Agent", "RunResult", "Runtime", "CommandResult", "Persona",
+    "DirectModel", "EchoModel", "OpenAIModel", "openai_compat",
+    "Message", "ToolCall", "ToolCallFunction",
+    "Event", "AssistantDelta", "AssistantText", "Notice", "ToolCallStarted", "ToolOutput",
+    "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
     "StepCancelled",
-    "ToolCall",
-    "ToolCallFunction",
-    "ToolCallStarted",
-    "ToolOutput",
-    "ToolRegistry",
-    "ToolSpec",
-    "__version__",
-    "clear_tools",
-    "openai_compat",
-    "register_tool",
-    "remove_tool",
-    "reset_tools",
-    "tool",
-    "tools",
+    "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
+    "reset_tools", "tools", "__version__",
 ]
 
-_LAZY = {
-    "Agent": "pygent.agent",
-    "RunResult": "pygent.agent",
-    "Runtime": "pygent.runtime",
-    "DirectModel": "pygent.adapters.direct_model",
-    "EchoModel": "pygent.adapters.echo_model",
-    "OpenAIModel": "pygent.adapters.openai_model",
-    **dict.fromkeys(["AssistantDelta", "AssistantText", "Event", "Notice", "ToolCallStarted",
-                     "ToolOutput"], "pygent.domain.events"),
-    **dict.fromkeys(["Message", "ToolCall", "ToolCallFunction"], "pygent.domain.messages"),
-    "Persona": "pygent.domain.persona",
-    "ToolRegistry": "pygent.app.registry",
-    "ToolSpec": "pygent.domain.tools",
-}
+_LAZY = {name: module for module, names in {  # name -> the module it is imported from
+    "pygent.agent": ("Agent", "RunResult"),
+    "pygent.runtime": ("Runtime",),
+    "pygent.adapters.direct_model": ("DirectModel",),
+    "pygent.adapters.echo_model": ("EchoModel",),
+    "pygent.adapters.openai_model": ("OpenAIModel",),
+    "pygent.domain.events": ("AssistantDelta", "AssistantText", "Event", "Notice",
+                             "ToolCallStarted", "ToolOutput"),
+    "pygent.domain.messages": ("Message", "ToolCall", "ToolCallFunction"),
+    "pygent.domain.persona": ("Persona",),
+    "pygent.app.registry": ("ToolRegistry",),
+    "pygent.domain.tools": ("ToolSpec",),
+}.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:

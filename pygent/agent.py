@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from .app.agent import AgentLoop, RunResult, ToolGuard
+from .app.agent import AgentLoop, RunResult
+from .app.dispatch import ToolGuard
 from .app.registry import ToolRegistry
 from .domain.persona import Persona
 from .domain.ports import HistoryPort, ModelPort

@@ -108,18 +108,15 @@ def make_openai_model(settings: Settings, local_server: Any = None) -> ModelPort
     )
 
 
-def make_direct_model() -> ModelPort:
-    """The offline model."""
+def make_offline_model(backend: str) -> ModelPort:
+    """The ``direct`` or ``echo`` model, which need no server and no SDK."""
+    if backend == "echo":
+        from .adapters.echo_model import EchoModel
+
+        return EchoModel()
     from .adapters.direct_model import DirectModel
 
     return DirectModel()
-
-
-def make_echo_model() -> ModelPort:
-    """The echo model."""
-    from .adapters.echo_model import EchoModel
-
-    return EchoModel()
 
 
 def open_sandbox(settings: Settings) -> SandboxPort:
@@ -140,11 +137,6 @@ def open_sandbox(settings: Settings) -> SandboxPort:
         return make_local_sandbox(settings)
 
 
-def show_pull_progress(line: str) -> None:
-    """Image pulls take a while: report progress on the ``pygent`` logger (the CLI shows it)."""
-    log.info(line)
-
-
 def make_docker_sandbox(settings: Settings) -> SandboxPort:
     """The Docker sandbox, hardened and limited as the settings say."""
     from .adapters.sandbox.docker import DockerSandbox
@@ -159,7 +151,7 @@ def make_docker_sandbox(settings: Settings) -> SandboxPort:
         memory=settings.docker_memory,
         cpus=settings.docker_cpus,
         pids=settings.docker_pids,
-        progress=show_pull_progress,
+        progress=log.info,  # image pulls take a while; the CLI shows the pygent logger
     )
 
 
@@ -214,8 +206,8 @@ class Container(containers.DeclarativeContainer):
     model = providers.Selector(
         backend,
         openai=providers.Singleton(make_openai_model, settings, local_server),
-        direct=providers.Factory(make_direct_model),
-        echo=providers.Factory(make_echo_model),
+        direct=providers.Factory(make_offline_model, "direct"),
+        echo=providers.Factory(make_offline_model, "echo"),
     )
     sandbox = providers.Factory(open_sandbox, settings=settings)
     runtime = providers.Factory(Runtime, sandbox=sandbox)

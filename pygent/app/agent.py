@@ -22,22 +22,14 @@ from ..domain.ports import HistoryPort, ModelPort, ToolRuntime
 from ..domain.stats import StepStats, Totals, totals
 from .cancel import Cancellation
 from .dispatch import ToolGuard, did_not_run, dispatch
-from .outcomes import (
-    INTERRUPTED,
-    UNFINISHED,
-    RunResult,
-    StepCancelled,
-    limit_reached,
-    unfinished_note,
-)
+from .outcomes import UNFINISHED, RunResult, limit_reached, unfinished_note
 from .prompt import build_system_prompt
 from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
 from .text_protocol import CHECK_FIRST, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import read_actions
 
-__all__ = ["INTERRUPTED", "UNFINISHED", "AgentLoop", "RunResult", "StepCancelled", "ToolGuard",
-           "takes_on_delta", "unfinished_note"]
+__all__ = ["AgentLoop", "RunResult", "takes_on_delta"]
 
 
 class AgentLoop:

@@ -10,7 +10,7 @@ own (``python -c``, a script file, git hooks) is not seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:  # the shell parser is imported on the first check with rules set
@@ -23,13 +23,6 @@ ConfirmAsk = Callable[[str], bool]
 GUARDED_TOOL = "bash"
 
 DECLINED = "Refused: the user declined to run this command. Ask them, or try something else."
-
-
-def parse_rule(rule: str) -> list[str]:
-    """The words of one deny rule (``"git push"`` -> ``["git", "push"]``)."""
-    from .deny_rules import rule_words
-
-    return rule_words(rule)
 
 
 def denial(rule: str) -> str:
@@ -89,24 +82,6 @@ def _verdict(command: str, rules: Sequence[DenyRule]) -> tuple[Optional[str], Op
             if rule is not None:
                 return rule.text, None
     return None, first_unchecked
-
-
-def command_segments(command: str) -> Iterator[list[str]]:
-    """Each simple command's words, then the program it runs past assignments and wrappers."""
-    from .shell.commands import Call, calls_of
-    from .shell.syntax import simple_commands
-    from .shell.words import ShellSyntaxError
-
-    try:
-        commands = simple_commands(command)
-    except ShellSyntaxError:
-        return
-    for simple in commands:
-        words = [word.text for word in simple.words]
-        yield words
-        calls = [found for found in calls_of(simple.words, simple, 0) if isinstance(found, Call)]
-        if calls and [word.text for word in calls[-1].words] != words:
-            yield [word.text for word in calls[-1].words]
 
 
 class Approval:

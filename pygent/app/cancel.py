@@ -14,9 +14,8 @@ from ..domain.errors import StepCancelled
 class Cancellation:
     """Pressed by ``AgentLoop.cancel()``; while a step runs, it keeps interrupting commands."""
 
-    def __init__(self, interrupt: Callable[[], None], every: float = 0.1) -> None:
+    def __init__(self, interrupt: Callable[[], None]) -> None:
         self._interrupt = interrupt
-        self._every = every
         self._pressed = threading.Event()
         self._busy = threading.Event()  # set while a step or a run is under way
         self._lock = threading.Lock()
@@ -41,8 +40,6 @@ class Cancellation:
         """Mark a step as under way; a press is used up when it ends."""
         with self._lock:
             self._busy.set()
-        if self._pressed.is_set():  # pressed before the step began: interrupt it too
-            self.press()
         try:
             yield
         finally:
@@ -54,4 +51,4 @@ class Cancellation:
         """Interrupt until the step ends: a command can start just after an interrupt."""
         while self._pressed.is_set() and self._busy.is_set():
             self._interrupt()
-            time.sleep(self._every)
+            time.sleep(0.1)

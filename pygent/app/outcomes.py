@@ -48,10 +48,7 @@ class RunResult:
 
 def limit_reached(stats: Sequence[StepStats], started: float, max_tokens: Optional[int],
                   max_time: Optional[float], warned: bool) -> tuple[Optional[str], str]:
-    """The token or time limit a run hit ("warned" once if tokens go uncounted), and its notice.
-
-    ``stats`` are the run's own steps; ``started`` is its ``time.monotonic()`` start.
-    """
+    """The limit a run (its own ``stats``, begun at ``started``) hit, and the notice to give."""
     if max_tokens is not None:
         used = totals(stats)
         if used.tokens >= max_tokens:

@@ -7,6 +7,7 @@ or a device cannot fill memory.
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 import sys
@@ -67,10 +68,8 @@ def read_settings_file(path: Path, follow_symlinks: bool = True) -> dict[str, An
     if info.st_size > MAX_CONFIG_BYTES or len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes, the most a "
                           "settings file may have")
-    if sys.version_info >= (3, 11):  # imported here: ``pygent --help`` never parses TOML
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
+    # imported here, so ``pygent --help`` never loads a TOML parser; tomli before Python 3.11
+    tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -15,7 +15,6 @@ from typing import Any
 
 from ..domain.tools import ToolSpec
 
-NATIVE = "native"
 TEXT = "text"
 SHELL_TOOL = "bash"
 STOP_TOOL = "stop"

@@ -97,19 +97,6 @@ def read_actions(
     return _gather(text, hits)
 
 
-def split_tool_calls(
-    text: Optional[str], tool_names: Collection[str]
-) -> tuple[list[ToolCall], str]:
-    """The calls written in ``text`` and the prose left once they are cut out."""
-    actions = read_actions(text, tool_names)
-    return actions.calls, actions.prose
-
-
-def recover_tool_calls(text: Optional[str], tool_names: Collection[str]) -> list[ToolCall]:
-    """The tool calls written in ``text``, each to a registered tool, with generated ids."""
-    return read_actions(text, tool_names).calls
-
-
 def _gather(text: str, hits: list[_Hit]) -> TextActions:
     calls: list[ToolCall] = []
     problems: list[str] = []

@@ -21,7 +21,6 @@ class ModelPort(Protocol):
         self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
     ) -> Message:
         """Return the assistant's next message."""
-        ...
 
 
 @runtime_checkable
@@ -33,27 +32,21 @@ class SandboxPort(Protocol):
 
     def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
         """Run ``command`` in the persistent shell and return its result."""
-        ...
 
     def write_file(self, path: str, text: str) -> Path:
         """Write ``text`` to ``path`` inside the workspace; return the host path written."""
-        ...
 
     def read_file(self, path: str) -> str:
         """Read a text file inside the workspace."""
-        ...
 
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
         """Copy a host file or folder into the workspace; return where it landed."""
-        ...
 
     def interrupt(self) -> None:
         """From another thread: stop the command running now (no-op when idle)."""
-        ...
 
     def close(self) -> None:
         """Stop the shell and release everything; safe to call twice."""
-        ...
 
 
 @runtime_checkable
@@ -63,40 +56,31 @@ class ToolRuntime(Protocol):
     @property
     def workspace(self) -> Path:
         """The host folder the commands work in."""
-        ...
 
     @property
     def kind(self) -> str:
         """``"docker"`` or ``"local"``."""
-        ...
 
     def run(self, cmd: str, timeout: Optional[float] = None) -> CommandResult:
         """Run a command and return the whole result."""
-        ...
 
     def bash(self, cmd: str, timeout: Optional[float] = None) -> str:
         """Run a command and return the text the model sees."""
-        ...
 
     def write_file(self, path: str, content: str) -> str:
         """Write a text file in the workspace; say what was written."""
-        ...
 
     def read_file(self, path: str) -> str:
         """Read a text file from the workspace."""
-        ...
 
     def upload_file(self, src: str | Path, dest: Optional[str] = None) -> Path:
         """Copy a host file or folder into the workspace; return where it landed."""
-        ...
 
     def interrupt(self) -> None:
         """From another thread: stop the command running now."""
-        ...
 
     def cleanup(self) -> None:
         """Release the sandbox; safe to call twice."""
-        ...
 
 
 class HistoryPort(Protocol):
@@ -104,16 +88,12 @@ class HistoryPort(Protocol):
 
     def append(self, message: Message) -> None:
         """Record one message durably."""
-        ...
 
     def load(self) -> list[Message]:
         """Read back the messages of the current conversation."""
-        ...
 
     def start_new(self) -> None:
         """Mark the start of a new conversation; earlier messages are no longer loaded."""
-        ...
 
     def close(self) -> None:
         """Release the log (a file); nothing is appended after this."""
-        ...

@@ -72,11 +72,6 @@ def open_session(settings: Settings, renderer: Renderer) -> Session:
     return Session(Agent(settings=settings, guard=approval), approval)
 
 
-def close_session(session: Session) -> None:
-    """Remove the sandbox and stop the local model server if the session started one."""
-    session.agent.close()
-
-
 @contextmanager
 def ctrl_c_cancels(agent: Any) -> Iterator[None]:
     """During a run, Ctrl-C asks the agent to cancel the step; a second Ctrl-C forces it."""
@@ -167,7 +162,7 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
         raise KeyboardInterrupt from None  # main() says "Interrupted." and exits 130
     finally:
         renderer.spinner.stop()
-        close_session(session)
+        session.agent.close()  # the sandbox, the history, a local model server
     renderer.line(f"Total: {session.agent.totals().describe()}", DIM)  # on stderr, as progress
     text = result.text or answer.last_output
     if text:
@@ -187,7 +182,7 @@ def interactive(args: argparse.Namespace) -> int:
         return run_repl(session, settings, renderer)
     finally:
         renderer.spinner.stop()
-        close_session(session)
+        session.agent.close()  # the sandbox, the history, a local model server
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:

@@ -11,7 +11,8 @@ from typing import Any, Callable, Optional
 import pytest
 
 from pygent import Runtime, StepCancelled
-from pygent.app.agent import INTERRUPTED, AgentLoop
+from pygent.app.agent import AgentLoop
+from pygent.app.outcomes import INTERRUPTED
 from pygent.domain.events import AssistantDelta, Event, ToolCallStarted
 from pygent.domain.messages import Message
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say

@@ -13,7 +13,7 @@ from pygent.agent import Agent
 from pygent.app.agent import AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.settings import Settings
-from pygent.app.tool_text import recover_tool_calls, split_tool_calls
+from pygent.app.tool_text import read_actions
 from pygent.domain.events import AssistantText, Event, Notice, ToolCallStarted, ToolOutput
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, FakeSandbox, say
@@ -24,7 +24,7 @@ NAMES = ("bash", "write_file", "stop")
 def recovered(text: str, names: tuple[str, ...] = NAMES) -> list[tuple[str, dict]]:
     return [
         (c.function.name, json.loads(c.function.arguments))
-        for c in recover_tool_calls(text, names)
+        for c in read_actions(text, names).calls
     ]
 
 
@@ -68,7 +68,7 @@ def test_a_bare_object_and_the_openai_function_shape_are_calls() -> None:
 
 def test_every_recovered_call_gets_its_own_id() -> None:
     text = json.dumps([{"name": "bash", "arguments": {"cmd": c}} for c in ("a", "b")])
-    ids = [c.id for c in recover_tool_calls(text, NAMES)]
+    ids = [c.id for c in read_actions(text, NAMES).calls]
     assert len(ids) == 2 and len(set(ids)) == 2 and all(ids)
 
 
@@ -81,12 +81,14 @@ def test_a_call_repeated_word_for_word_in_one_reply_is_kept_once() -> None:
 
 def test_the_prose_around_recovered_calls_is_kept_and_the_calls_cut_out() -> None:
     text = 'First I list.\n```json\n{"name": "bash", "arguments": {"cmd": "ls"}}\n```\nThen I stop.'
-    calls, prose = split_tool_calls(text, NAMES)
+    actions = read_actions(text, NAMES)
+    calls, prose = actions.calls, actions.prose
     assert [c.function.name for c in calls] == ["bash"]
     assert prose == "First I list.\n\nThen I stop."
     bare = 'Running {"name": "bash", "arguments": {"cmd": "ls"}} now'
-    assert split_tool_calls(bare, NAMES)[1] == "Running  now"
-    assert split_tool_calls("just words", NAMES) == ([], "just words")
+    assert read_actions(bare, NAMES).prose == "Running  now"
+    words = read_actions("just words", NAMES)
+    assert (words.calls, words.prose) == ([], "just words")
 
 
 # -- what stays text ----------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def test_the_prose_around_recovered_calls_is_kept_and_the_calls_cut_out() -> Non
     ],
 )
 def test_text_that_mentions_a_tool_or_names_an_unknown_one_stays_text(text: str) -> None:
-    assert recover_tool_calls(text, NAMES) == []
+    assert read_actions(text, NAMES).calls == []
 
 
 # -- properties ---------------------------------------------------------------------------------
@@ -133,13 +135,13 @@ noise_pieces = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400))
 def test_the_recogniser_never_raises_on_arbitrary_text(text: str) -> None:
-    recover_tool_calls(text, NAMES)
+    read_actions(text, NAMES)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(noise_pieces, max_size=12).map("".join))
 def test_every_recovered_call_names_a_registered_tool_with_object_arguments(text: str) -> None:
-    for call in recover_tool_calls(text, NAMES):
+    for call in read_actions(text, NAMES).calls:
         assert call.function.name in NAMES
         assert isinstance(json.loads(call.function.arguments), dict)
         assert call.id
@@ -149,7 +151,7 @@ def test_every_recovered_call_names_a_registered_tool_with_object_arguments(text
 @given(st.lists(noise_pieces, max_size=12).map("".join))
 def test_text_without_a_registered_name_yields_no_call(text: str) -> None:
     if not any(name in text for name in NAMES):
-        assert recover_tool_calls(text, NAMES) == []
+        assert read_actions(text, NAMES).calls == []
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pygent.app.tool_text import TextActions, read_actions, recover_tool_calls, split_tool_calls
+from pygent.app.tool_text import TextActions, read_actions
 
 NAMES = ("bash", "write_file", "stop")
 
@@ -250,10 +250,11 @@ def test_every_call_gets_its_own_generated_id() -> None:
 def test_the_old_entry_points_are_thin_wrappers_of_read_actions() -> None:
     text = 'Go.\n{"name": "bash", "arguments": {"cmd": "ls"}}\n{"name": "nope", "arguments": {}}'
     actions = read_actions(text, NAMES)
-    calls, prose = split_tool_calls(text, NAMES)
+    actions = read_actions(text, NAMES)
+    calls, prose = actions.calls, actions.prose
     assert prose == actions.prose == 'Go.\n\n{"name": "nope", "arguments": {}}'
     assert [c.function for c in calls] == [c.function for c in actions.calls]
-    assert [c.function for c in recover_tool_calls(text, NAMES)] == [
+    assert [c.function for c in read_actions(text, NAMES).calls] == [
         c.function for c in actions.calls
     ]
 
