@@ -1,4 +1,8 @@
-"""An append-only JSONL log of the conversation: one line per message, flushed as it happens."""
+"""An append-only JSONL log of the conversation: one line per message, flushed as it happens.
+
+A file holding one JSON array of messages (what earlier releases wrote) is read and kept in
+that form: each message then rewrites the array atomically, so no file is ever half of each.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..domain.errors import ConfigError
 from ..domain.messages import Message
 
 NEW_CONVERSATION = {"pygent": "new-conversation"}
@@ -60,8 +65,12 @@ class JsonlHistory:
         self._secrets = secret_pattern(secrets)
         self._warn = warn or (lambda text: None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._file = os.fdopen(fd, "a", encoding="utf-8")
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = os.fdopen(fd, "a+", encoding="utf-8")
+        self._array = self._read_array()  # None: the file is JSON lines
+        size = os.fstat(fd).st_size
+        if self._array is None and size and os.pread(fd, 1, size - 1) != b"\n":
+            self._write_line("")  # a line torn by a crash ends here, not in the next record
 
     def _redact(self, value: Any) -> Any:
         """``value`` with every secret replaced in each of its strings, before JSON encoding.
@@ -79,8 +88,36 @@ class JsonlHistory:
             return [self._redact(item) for item in value]
         return value
 
+    def _read_array(self) -> Optional[list[Any]]:
+        """The records of a JSON-array history, or None when the file is not one."""
+        self._file.seek(0)
+        text = self._file.read()
+        if not text.lstrip().startswith("["):
+            return None
+        try:
+            records = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ConfigError(f"{self.path} holds a JSON array that cannot be read ({exc}); "
+                              "fix it or move it away") from None
+        if not isinstance(records, list):
+            raise ConfigError(f"{self.path} holds JSON that is not a list of messages")
+        return records
+
     def _write(self, record: dict[str, object]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if self._array is None:
+            self._write_line(json.dumps(record, ensure_ascii=False))
+            return
+        self._array.append(record)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(self._array, out, ensure_ascii=False, indent=1)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, self.path)
+
+    def _write_line(self, line: str) -> None:
+        self._file.write(line + "\n")
         self._file.flush()
 
     def append(self, message: Message) -> None:
@@ -94,6 +131,13 @@ class JsonlHistory:
     def load(self) -> list[Message]:
         """The messages after the last new-conversation marker; a corrupt line is skipped."""
         messages: list[Message] = []
+        if self._array is not None:
+            for record in self._array:
+                if record == NEW_CONVERSATION:
+                    messages.clear()
+                elif isinstance(record, dict):
+                    messages.append(Message.from_dict(record))
+            return messages
         try:
             lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
         except FileNotFoundError:

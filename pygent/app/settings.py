@@ -97,7 +97,8 @@ class Settings:
         "project": True,
         "doc": "One-line description of the agent for the system prompt."})
     history_file: Optional[str] = field(default=None, metadata={"env": "PYGENT_HISTORY_FILE",
-        "doc": "JSONL file the conversation is appended to and resumed from."})
+        "doc": "File the conversation is appended to and resumed from: JSON lines, or a "
+               "JSON array of messages (earlier releases), which is kept an array."})
     max_steps: int = field(default=20, metadata={"env": "PYGENT_MAX_STEPS",
         "project": True, "flag": "--max-steps N",
         "doc": "Most model steps per task before the run stops."})

@@ -105,3 +105,57 @@ def test_a_log_cut_off_mid_tool_is_repaired_before_the_next_request(tmp_path: Pa
         ("user", None),
     ]
     assert "session ended" in sent[3]["content"]
+
+
+def test_a_line_torn_by_a_crash_does_not_swallow_the_next_sessions_first_message(
+    tmp_path: Path,
+) -> None:
+    from pygent.domain.messages import Message
+
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"role": "user", "content": "before"}\n{"role": "assistant", "cont')
+    warnings: list[str] = []
+    history = JsonlHistory(path, warn=warnings.append)
+    history.append(Message(role="user", content="next session"))
+    history.close()
+    loaded = JsonlHistory(path, warn=warnings.append).load()
+    assert [m.content for m in loaded] == ["before", "next session"]
+    assert any(":2: skipped a corrupt history line" in w for w in warnings)
+
+
+def test_a_json_array_history_from_earlier_releases_is_resumed_and_stays_an_array(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([
+        {"role": "user", "content": "make a.txt"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+         "function": {"name": "bash", "arguments": '{"cmd": "touch a.txt"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": ""},
+        {"role": "assistant", "content": "made it"},
+    ], indent=2))
+    model = FakeModel([say("still here")])
+    agent = Agent(model=model, runtime=Runtime(sandbox=FakeSandbox(tmp_path)),
+                  history=JsonlHistory(path))
+    agent.step("and now?")
+    assert [m["role"] for m in model.requests[0]["messages"][1:]] == [
+        "user", "assistant", "tool", "assistant", "user"]
+    records = json.loads(path.read_text())  # still one JSON array, never half lines
+    assert [r.get("content") for r in records[-2:]] == ["and now?", "still here"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    agent.new_conversation()
+    assert JsonlHistory(path).load() == []
+
+
+def test_a_json_array_history_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from pygent.domain.errors import ConfigError
+
+    path = tmp_path / "history.json"
+    path.write_text('[{"role": "user", "content": "cut')
+    with pytest.raises(ConfigError, match="history.json holds a JSON array that cannot be read"):
+        JsonlHistory(path)
+    assert path.read_text() == '[{"role": "user", "content": "cut'  # nothing lost
