@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .domain.errors import (
     ConfigError,
+    MissingFileError,
     ModelError,
     PathEscapeError,
     PygentError,
@@ -47,7 +48,7 @@ __all__ = [  # grouped by kind
     "Message", "ToolCall", "ToolCallFunction",
     "Event", "AssistantDelta", "AssistantText", "Notice", "ToolCallStarted", "ToolOutput",
     "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
-    "StepCancelled",
+    "MissingFileError", "StepCancelled",
     "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
     "reset_tools", "tools", "__version__",
 ]
@@ -87,9 +88,10 @@ def register_tool(name: str, description: str, parameters: dict[str, Any], func:
     return _registry().register(name, description, parameters, func)
 
 
-def tool(func: Any = None, **options: Any) -> Any:
-    """Decorator form of :func:`register_tool`; the docstring becomes the description."""
-    return _registry().tool(func, **options)
+def tool(func: Any = None, *args: Any, **options: Any) -> Any:
+    """Decorator form of :func:`register_tool`: ``@tool`` or ``@tool(name, description,
+    parameters)``; the docstring is the description unless one is given."""
+    return _registry().tool(func, *args, **options)
 
 
 def remove_tool(name: str) -> None:

@@ -79,6 +79,10 @@ class Runtime:
         """Copy a host file or folder into the workspace; return where it landed."""
         return self.sandbox.copy_in(str(src), dest)
 
+    def export_file(self, path: str, dest: str | Path) -> Path:
+        """Copy a workspace file or folder to the host; return where it landed."""
+        return self.sandbox.copy_out(path, dest)
+
     def interrupt(self) -> None:
         """From another thread: stop the command running now (the web app's stop button)."""
         self.sandbox.interrupt()

@@ -5,6 +5,7 @@
     ├── ModelError              the model server failed or refused; the conversation is kept
     ├── SandboxError            the sandbox could not do what was asked
     │   ├── PathEscapeError     a path resolves outside the workspace (also a ValueError)
+    │   ├── MissingFileError    no such file in the workspace (also a FileNotFoundError)
     │   └── DockerUnavailable   no Docker engine, or no image (pygent.adapters.sandbox)
     └── StepCancelled           the person stopped the step (Ctrl-C, Stop, ``cancel()``)
 """
@@ -28,6 +29,10 @@ class SandboxError(PygentError):
 
 class PathEscapeError(SandboxError, ValueError):
     """A path named by the model resolves outside the workspace."""
+
+
+class MissingFileError(SandboxError, FileNotFoundError):
+    """The file or folder named does not exist in the workspace."""
 
 
 class StepCancelled(PygentError):

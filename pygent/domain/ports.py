@@ -42,6 +42,9 @@ class SandboxPort(Protocol):
     def copy_in(self, src: str, dest: Optional[str] = None) -> Path:
         """Copy a host file or folder into the workspace; return where it landed."""
 
+    def copy_out(self, path: str, dest: str | Path) -> Path:
+        """Copy a workspace file or folder to the host path ``dest``; return what was written."""
+
     def interrupt(self) -> None:
         """From another thread: stop the command running now (no-op when idle)."""
 

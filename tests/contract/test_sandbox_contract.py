@@ -253,3 +253,48 @@ def test_a_sandbox_names_its_kind_and_works_in_the_workspace_it_was_given(
     assert Path(sandbox.workspace).resolve() == workspace.resolve()
     sandbox.write_file("here.txt", "x")
     assert (workspace / "here.txt").read_text() == "x"
+
+
+@every_sandbox
+def test_a_missing_file_is_a_file_not_found_error_that_says_so(sandbox) -> None:  # type: ignore[no-untyped-def]
+    for missing in ("nope.txt", "no/such/folder.txt"):
+        with pytest.raises(FileNotFoundError, match="no such file or folder in the workspace"):
+            sandbox.read_file(missing)
+    with pytest.raises(SandboxError):  # still a sandbox error for code that catches those
+        sandbox.read_file("nope.txt")
+
+
+@every_sandbox
+def test_files_and_folders_export_to_the_host_without_following_links(  # type: ignore[no-untyped-def]
+    sandbox, tmp_path: Path
+) -> None:
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("sk-host-only")
+    sandbox.write_file("out/a.txt", "A")
+    sandbox.write_file("out/sub/b.txt", "B")
+    os.symlink(secret, sandbox.workspace / "out" / "link.txt")  # planted by a command
+    single = sandbox.copy_out("out/a.txt", tmp_path / "single.txt")
+    assert single.read_text() == "A"
+    exported = sandbox.copy_out("out", tmp_path / "fresh")
+    assert exported == tmp_path / "fresh"
+    assert sorted(str(p.relative_to(exported)) for p in exported.rglob("*")) == [
+        "a.txt", "sub", "sub/b.txt"]
+    (tmp_path / "existing").mkdir()
+    assert sandbox.copy_out("out", tmp_path / "existing") == tmp_path / "existing" / "out"
+    with pytest.raises(PathEscapeError):
+        sandbox.copy_out("out/link.txt", tmp_path / "stolen.txt")
+    with pytest.raises(FileNotFoundError):
+        sandbox.copy_out("gone", tmp_path / "gone")
+    assert not (tmp_path / "stolen.txt").exists()
+    copies = [single, *(tmp_path / "fresh").rglob("*"), *(tmp_path / "existing").rglob("*")]
+    assert all(not p.is_symlink() for p in copies)
+    assert "sk-host-only" not in "".join(p.read_text() for p in copies if p.is_file())
+
+
+def test_runtime_export_file_copies_a_workspace_file_to_the_host(tmp_path: Path) -> None:
+    from pygent import Runtime
+
+    with Runtime(use_docker=False, workspace=tmp_path / "ws") as runtime:
+        runtime.write_file("report.md", "# done\n")
+        assert runtime.export_file("report.md", tmp_path).read_text() == "# done\n"
+    assert (tmp_path / "report.md").read_text() == "# done\n"

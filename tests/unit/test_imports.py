@@ -20,11 +20,11 @@ def test_import_pygent_leaves_heavy_packages_unimported() -> None:
 
 PUBLIC = {
     "Agent", "AssistantDelta", "AssistantText", "CommandResult", "ConfigError", "DirectModel",
-    "EchoModel", "Event", "Message", "ModelError", "Notice", "OpenAIModel", "PathEscapeError",
-    "Persona", "PygentError", "RunResult", "Runtime", "SandboxError", "StepCancelled",
-    "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput", "ToolRegistry",
-    "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool", "remove_tool",
-    "reset_tools", "tool", "tools",
+    "EchoModel", "Event", "Message", "MissingFileError", "ModelError", "Notice", "OpenAIModel",
+    "PathEscapeError", "Persona", "PygentError", "RunResult", "Runtime", "SandboxError",
+    "StepCancelled", "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput",
+    "ToolRegistry", "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool",
+    "remove_tool", "reset_tools", "tool", "tools",
 }
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Optional
 
-from ...domain.errors import PathEscapeError, SandboxError
+from ...domain.errors import MissingFileError, PathEscapeError, SandboxError
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -75,6 +75,8 @@ def _file_error(verb: str, name: str, exc: OSError) -> SandboxError:
         return PathEscapeError(f"refusing to {verb} {name}: a symbolic link is in its path")
     if exc.errno == errno.ENXIO:  # a FIFO with no reader, opened without blocking
         return SandboxError(f"cannot {verb} {name}: it is a FIFO or a device, not a file")
+    if exc.errno == errno.ENOENT:
+        return MissingFileError(f"cannot {verb} {name}: no such file or folder in the workspace")
     if exc.errno == errno.ENOTDIR:
         return SandboxError(f"cannot {verb} {name}: a part of its path is not a folder")
     return SandboxError(f"cannot {verb} {name}: {exc.strerror}")
@@ -232,6 +234,41 @@ class WorkspaceFiles:
                 else:
                     self._copy_file(item, posixpath.join(here, name))
         return top
+
+    def copy_out(self, path: str, dest: str | Path) -> Path:
+        """Copy a workspace file or folder to the host path ``dest``; return what was written.
+
+        Nothing on the way is followed: links and special files inside a folder are skipped.
+        """
+        target = Path(dest).expanduser()
+        parts = relative_parts(self.root, path, self.alias)
+        top = target / parts[-1] if target.is_dir() and parts else target
+        try:
+            with self._folder(parts, create=False) as folder:
+                for where, _, files, here in os.fwalk(".", dir_fd=folder, follow_symlinks=False):
+                    out = top / where
+                    out.mkdir(parents=True, exist_ok=True)
+                    for name in files:
+                        self._export(here, name, out / name)
+                return top
+        except NotADirectoryError:
+            pass  # a file: copied below
+        except OSError as exc:
+            raise _file_error("export", path, exc) from None
+        top.parent.mkdir(parents=True, exist_ok=True)
+        top.write_bytes(self.read_bytes(path))
+        return top
+
+    @staticmethod
+    def _export(folder: int, name: str, out: Path) -> None:
+        """One regular file of a folder being exported; anything else is left behind."""
+        try:
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=folder)
+        except OSError:
+            return  # a link (ELOOP), a FIFO without a writer: not copied
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                out.write_bytes(handle.read())
 
     def _copy_file(self, source: Path, target: str) -> Path:
         with source.open("rb") as original:

@@ -41,6 +41,10 @@ class SandboxFiles:
         """Copy a host file or folder into the workspace."""
         return self._files.copy_in(src, dest)
 
+    def copy_out(self, path: str, dest: str | Path) -> Path:
+        """Copy a workspace file or folder to the host."""
+        return self._files.copy_out(path, dest)
+
 
 class ShellSandbox(SandboxFiles, Generic[Shell]):
     """Runs commands in a persistent shell; subclasses start, kill and restart it."""
