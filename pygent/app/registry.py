@@ -38,13 +38,19 @@ class ToolRegistry:
 
     def tool(
         self,
-        func: Optional[ToolFunc] = None,
-        *,
-        name: Optional[str] = None,
+        func: Optional[ToolFunc | str] = None,
         description: Optional[str] = None,
         parameters: Optional[dict[str, Any]] = None,
+        *,
+        name: Optional[str] = None,
     ) -> Any:
-        """Decorator: register a function, taking the description from its docstring."""
+        """Decorator: register a function, taking the description from its docstring.
+
+        ``@tool``, ``@tool(name=..., description=...)`` and ``@tool(name, description,
+        parameters)`` all work; what is not given comes from the function.
+        """
+        if isinstance(func, str):
+            name, func = func, None
 
         def decorate(f: ToolFunc) -> ToolFunc:
             self.register(

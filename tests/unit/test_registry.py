@@ -46,6 +46,21 @@ def test_the_tool_decorator_takes_name_description_and_schema_from_the_function(
     }
 
 
+def test_the_tool_decorator_takes_name_description_and_schema_positionally() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+
+    @pygent.tool("double", "Double a number.", schema)
+    def twice(runtime: object, n: int) -> str:
+        return str(2 * n)
+
+    from pygent.app.registry import default_registry
+
+    spec = default_registry.get("double")
+    assert spec is not None and spec.description == "Double a number."
+    assert spec.parameters == schema and spec.func(None, n=21) == "42"
+    assert "twice" not in pygent.tools()
+
+
 def test_schemas_are_openai_tool_schemas() -> None:
     schema = ToolRegistry(builtin_tools()).schemas()[0]
     assert schema["type"] == "function"
