@@ -21,6 +21,7 @@ from .app.registry import default_registry
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 from .domain.ports import HistoryPort, ModelPort, SandboxPort
+from .models import custom_model
 from .runtime import Runtime
 
 log = logging.getLogger("pygent")
@@ -41,6 +42,11 @@ def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None
         return settings.backend
     wants_server = settings.local_model or environ.get("OPENAI_API_KEY") or settings.base_url
     return "openai" if wants_server else "direct"
+
+
+def model_source(backend: str) -> str:
+    """``custom`` after ``pygent.models.set_custom_model(...)``, else the resolved backend."""
+    return "custom" if custom_model() is not None else backend
 
 
 def resolve_tool_protocol(settings: Settings) -> str:
@@ -204,7 +210,8 @@ class Container(containers.DeclarativeContainer):
     backend = providers.Callable(resolve_backend, settings)
     local_server = providers.Resource(serve_local_model, settings)
     model = providers.Selector(
-        backend,
+        providers.Callable(model_source, backend),
+        custom=providers.Callable(custom_model),
         openai=providers.Singleton(make_openai_model, settings, local_server),
         direct=providers.Factory(make_offline_model, "direct"),
         echo=providers.Factory(make_offline_model, "echo"),

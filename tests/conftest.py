@@ -18,10 +18,13 @@ REQUIRE_DOCKER = os.environ.get("PYGENT_REQUIRE_DOCKER") == "1"
 
 @pytest.fixture(autouse=True)
 def _default_tools() -> Iterator[None]:
-    """Every test starts and ends with only the built-in tools registered."""
+    """Every test starts and ends with only the built-in tools and no custom model."""
+    from pygent.models import set_custom_model
+
     default_registry.reset()
     yield
     default_registry.reset()
+    set_custom_model(None)
 
 
 @pytest.fixture(autouse=True)

@@ -203,3 +203,19 @@ def test_with_agent_releases_the_workspace_and_the_history(tmp_path: Path) -> No
     assert agent.history is not None and agent.history._file.closed
     agent.close()  # twice is fine
     agent.runtime.cleanup()  # and so is the runtime's own cleanup
+
+
+def test_set_custom_model_reaches_every_new_agent_until_it_is_reset(
+    tmp_path: Path, build: Callable[[Settings], Agent]
+) -> None:
+    from pygent.models import set_custom_model
+
+    custom = FakeModel(default=say("from the custom model"))
+    set_custom_model(custom)
+    first, second = build(BASE), build(replace(BASE, backend="echo"))
+    assert first.model is custom and second.model is custom
+    assert first.step("hi").content == "from the custom model"
+    given = FakeModel()
+    assert Agent(given, Runtime(sandbox=FakeSandbox(tmp_path)), settings=BASE).model is given
+    set_custom_model(None)
+    assert isinstance(build(replace(BASE, backend="echo")).model, EchoModel)

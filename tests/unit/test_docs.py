@@ -55,6 +55,23 @@ def test_the_configuration_page_lists_every_setting_as_settings_defines_it() -> 
     assert current_table() == render_table(), "run: python tests/unit/test_docs.py --write"
 
 
+def test_every_python_snippet_on_the_custom_models_page_runs_as_written(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    page = PAGE.with_name("custom-models.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(snippets) >= 4
+    env = {**os.environ, "PYGENT_USE_DOCKER": "0", "HOME": str(tmp_path)}
+    for snippet in snippets:
+        done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path, env=env)
+        assert done.returncode == 0, f"{snippet}\n{done.stderr}"
+    assert "HELLO" in done.stdout  # the last one: set_custom_model
+
+
 if __name__ == "__main__" and "--write" in sys.argv:
     text = PAGE.read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
