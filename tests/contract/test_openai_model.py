@@ -292,3 +292,31 @@ def test_a_streaming_request_gets_usage_when_it_asks_for_it(chat_server: ChatSer
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "streamed text"
     assert chunks[-1].usage.prompt_tokens == 3
     assert chunks[-1].usage.completion_tokens == 2
+
+
+def test_openai_compat_chat_completions_create_speaks_to_the_configured_server(
+    chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pygent import openai_compat
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-compat")
+    monkeypatch.setenv("OPENAI_BASE_URL", chat_server.url)
+    chat_server.add(tool_call("bash", {"cmd": "ls"}))
+    schema = {"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}
+    reply = openai_compat.chat.completions.create(
+        model="compat-model", messages=[{"role": "user", "content": "list"}], tools=[schema],
+        tool_choice="auto")
+    call = reply.choices[0].message.tool_calls[0]
+    assert call.function.name == "bash" and json.loads(call.function.arguments) == {"cmd": "ls"}
+    sent = chat_server.requests[-1]
+    assert sent["model"] == "compat-model" and sent["tool_choice"] == "auto"
+    assert sent["tools"] == [schema]
+
+
+def test_openai_compat_without_a_key_or_server_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pygent import openai_compat
+
+    with pytest.raises(ModelError, match="OPENAI_API_KEY is not set"):
+        openai_compat.chat.completions.create(model="m", messages=[])
