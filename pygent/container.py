@@ -217,7 +217,8 @@ class Container(containers.DeclarativeContainer):
         echo=providers.Factory(make_offline_model, "echo"),
     )
     sandbox = providers.Factory(open_sandbox, settings=settings)
-    runtime = providers.Factory(Runtime, sandbox=sandbox)
+    runtime = providers.Factory(Runtime, sandbox=sandbox,
+                                initial_files=settings.provided.initial_files)
     history = providers.Factory(make_history, settings=settings)
     persona = providers.Factory(make_persona, settings=settings)
     guard = providers.Factory(make_guard, settings=settings)

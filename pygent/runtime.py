@@ -33,9 +33,15 @@ class Runtime:
                 workspace=str(workspace) if workspace is not None else None,
             )
             sandbox = Container(settings=merged).sandbox()
+            if initial_files is None:
+                initial_files = merged.initial_files
         self.sandbox: SandboxPort = sandbox
-        for path in initial_files or []:
-            self.upload_file(path)
+        try:
+            for path in initial_files or []:
+                self.upload_file(path)
+        except BaseException:
+            sandbox.close()  # a missing initial file leaves no sandbox behind
+            raise
 
     @property
     def use_docker(self) -> bool:

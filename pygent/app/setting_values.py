@@ -6,6 +6,7 @@ Raising ``TypeError`` or ``ValueError`` with a reason; the caller names the sett
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Optional
 
 TOOL_PROTOCOLS = ("auto", "native", "text")
@@ -17,6 +18,12 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             raise TypeError("must be a list of command prefixes")
         return [str(rule) for rule in value]
+    if name == "initial_files":
+        if isinstance(value, str):
+            return [path for path in value.split(os.pathsep) if path]
+        if not isinstance(value, (list, tuple)):
+            raise TypeError("must be a list of paths")
+        return [str(path) for path in value]
     if name == "env":
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")

@@ -129,6 +129,10 @@ class Settings:
         "project": "add",
         "doc": "Commands to refuse, a guard against a model's mistakes, not a boundary "
                '(deny = ["git push", "rm -rf /"]; see docs/security.md#deny-rules).'})
+    initial_files: list[str] = field(default_factory=list, metadata={
+        "env": "PYGENT_INIT_FILES",
+        "doc": "Host files or folders copied into the workspace at start (in the variable, "
+               "paths separated by the path separator, ':' on Linux and macOS)."})
     env: dict[str, str] = field(default_factory=dict, metadata={"env": None,
         "doc": "Extra environment variables for sandboxed commands (pygent.toml [env] table)."})
 

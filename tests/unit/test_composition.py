@@ -65,6 +65,8 @@ PROBES: dict[str, tuple[Any, Check]] = {
                   or pytest.fail()),
     "command_timeout": (1.0, lambda a, p: "timed out" in bash(a, "sleep 5") or pytest.fail()),
     "output_limit": (2000, lambda a, p: len(bash(a, "seq 1 5000")) < 4000 or pytest.fail()),
+    "initial_files": (["{tmp}/seed.txt"], lambda a, p: (a.runtime.workspace / "seed.txt")
+                      .read_text() == "seeded" or pytest.fail()),
     "env": ({"PROBE_VAR": "from-settings"},
             lambda a, p: "from-settings" in bash(a, "echo $PROBE_VAR") or pytest.fail()),
     "persona_name": ("Probe", lambda a, p: a.persona.name == "Probe" or pytest.fail()),
@@ -92,6 +94,8 @@ OTHER_TESTS = {"local_model", "local_network"}
 def settings_with(name: str, value: Any, tmp_path: Path, base: Settings = BASE) -> Settings:
     if isinstance(value, str) and value.startswith("{tmp}"):
         value = value.format(tmp=tmp_path)
+    if isinstance(value, list) and value and str(value[0]).startswith("{tmp}"):
+        value = [item.format(tmp=tmp_path) for item in value]
     assert value != getattr(Settings(), name), f"the probe for {name} uses its default"
     return replace(base, **{name: value})
 
@@ -122,6 +126,7 @@ def test_an_agent_built_from_settings_uses_the_field(
     if name == "confine":
         bwrap_or_skip()
     value, probe = PROBES[name]
+    (tmp_path / "seed.txt").write_text("seeded")  # for initial_files
     probe(build(settings_with(name, value, tmp_path)), tmp_path)
 
 
@@ -219,3 +224,32 @@ def test_set_custom_model_reaches_every_new_agent_until_it_is_reset(
     assert Agent(given, Runtime(sandbox=FakeSandbox(tmp_path)), settings=BASE).model is given
     set_custom_model(None)
     assert isinstance(build(replace(BASE, backend="echo")).model, EchoModel)
+
+
+def test_initial_files_come_from_the_environment_and_a_missing_one_leaves_no_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from pygent.app.settings import load_settings
+
+    (tmp_path / "a.txt").write_text("A")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "b.txt").write_text("B")
+    monkeypatch.setenv("PYGENT_INIT_FILES", os.pathsep.join(
+        [str(tmp_path / "a.txt"), str(tmp_path / "tree")]))
+    settings = replace(load_settings(), backend="echo", use_docker=False)
+    assert settings.initial_files == [str(tmp_path / "a.txt"), str(tmp_path / "tree")]
+    with Agent(settings=settings) as agent:
+        assert agent.runtime.read_file("a.txt") == "A"
+        assert agent.runtime.read_file("tree/b.txt") == "B"
+    before = set(Path(tempfile_dir()).glob("pygent-ws-*"))
+    with pytest.raises(FileNotFoundError, match="gone.txt"):
+        Agent(settings=replace(settings, initial_files=[str(tmp_path / "gone.txt")]))
+    assert set(Path(tempfile_dir()).glob("pygent-ws-*")) == before
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
