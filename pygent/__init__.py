@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .adapters.openai_model import OpenAIModel
     from .agent import Agent, RunResult
     from .app.registry import ToolRegistry
+    from .app.settings import Settings, load_config
     from .domain.events import (
         AssistantDelta,
         AssistantText,
@@ -50,7 +51,7 @@ __all__ = [  # grouped by kind
     "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
     "MissingFileError", "StepCancelled",
     "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
-    "reset_tools", "tools", "__version__",
+    "reset_tools", "tools", "Settings", "load_config", "__version__",
 ]
 
 _LAZY = {name: module for module, names in {  # name -> the module it is imported from
@@ -65,6 +66,7 @@ _LAZY = {name: module for module, names in {  # name -> the module it is importe
     "pygent.domain.persona": ("Persona",),
     "pygent.app.registry": ("ToolRegistry",),
     "pygent.domain.tools": ("ToolSpec",),
+    "pygent.app.settings": ("Settings", "load_config"),
 }.items() for name in names}
 
 

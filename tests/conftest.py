@@ -37,7 +37,7 @@ def _no_host_config(
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PYGENT_MODEL_BACKEND", "PYGENT_MODEL",
                 "PYGENT_USE_DOCKER", "PYGENT_WORKSPACE", "PYGENT_HISTORY_FILE",
                 "PYGENT_LOCAL_MODEL", "PYGENT_TEMPERATURE", "PYGENT_SEED",
-                "PYGENT_TOOL_PROTOCOL"):
+                "PYGENT_TOOL_PROTOCOL", "PYGENT_CONFIG", "PYGENT_INIT_FILES"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
 

@@ -16,6 +16,7 @@ from .setting_values import TOOL_PROTOCOLS, coerce
 from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
 BACKENDS = ("auto", "openai", "direct", "echo")
+CONFIG_VAR = "PYGENT_CONFIG"  # the user's settings file, as --config names it
 DEFAULT_MODEL = "gpt-4.1-mini"
 
 
@@ -149,13 +150,15 @@ def load_settings(
 ) -> Settings:
     """Read the user's file, then project files, then the environment (flags come after).
 
-    The user's file is ``config_file`` or else ``~/.pygent.toml``. ``./pygent.toml`` is a
-    project file, and so is any settings file inside the workspace (``workspace`` is the
-    ``--workspace`` flag, else ``PYGENT_WORKSPACE``, else the user's file): the agent can write
-    those, so they may set only what the ``project`` field metadata allows.
+    The user's file is ``config_file``, else ``PYGENT_CONFIG``, else ``~/.pygent.toml``.
+    ``./pygent.toml`` is a project file, and so is any settings file inside the workspace
+    (``workspace`` is the ``--workspace`` flag, else ``PYGENT_WORKSPACE``, else the user's
+    file): the agent can write those, so they may set only what the ``project`` metadata
+    allows.
     """
     environ = dict(os.environ) if environ is None else environ
     cwd = Path.cwd() if cwd is None else Path(cwd)
+    config_file = config_file or environ.get(CONFIG_VAR) or None
     explicit = cwd / Path(config_file).expanduser() if config_file else None
     user_file = explicit or Path(environ.get("HOME") or Path.home()) / USER_FILE
     folder = workspace or environ.get("PYGENT_WORKSPACE") or None
@@ -183,6 +186,18 @@ def load_settings(
     settings = _validated(values, user_file if trusted is not None else None)
     extra = [rule for rule in dict.fromkeys(added_rules) if rule not in settings.deny]
     return replace(settings, deny=settings.deny + extra) if extra else settings
+
+
+def load_config(path: str | Path) -> Settings:
+    """Use ``path`` as the settings file from now on (``PYGENT_CONFIG``); its settings.
+
+    Agents built afterwards without ``settings=`` read it as ``--config`` would; the
+    environment still wins over it. A missing file or an unknown key is a ConfigError.
+    """
+    full = str(Path(path).expanduser().resolve())
+    settings = load_settings(full)
+    os.environ[CONFIG_VAR] = full
+    return settings
 
 
 def _read_user_file(path: Path, required: bool) -> Optional[dict[str, Any]]:

@@ -22,6 +22,7 @@ PUBLIC = {
     "Agent", "AssistantDelta", "AssistantText", "CommandResult", "ConfigError", "DirectModel",
     "EchoModel", "Event", "Message", "MissingFileError", "ModelError", "Notice", "OpenAIModel",
     "PathEscapeError", "Persona", "PygentError", "RunResult", "Runtime", "SandboxError",
+    "Settings", "load_config",
     "StepCancelled", "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput",
     "ToolRegistry", "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool",
     "remove_tool", "reset_tools", "tool", "tools",

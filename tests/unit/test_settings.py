@@ -111,3 +111,36 @@ def test_the_backend_is_openai_with_an_api_key_or_a_server_url() -> None:
 def test_every_setting_is_documented() -> None:
     for f in fields(Settings):
         assert f.metadata.get("doc"), f.name
+
+
+def test_load_config_reads_a_file_and_agents_built_later_use_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import pygent
+
+    path = tmp_path / "team.toml"
+    path.write_text('backend = "echo"\nmodel = "from-file"\npersona_name = "Filed"\n')
+    monkeypatch.setenv("PYGENT_CONFIG", "")  # restored (emptied) after the test
+    settings = pygent.load_config(path)
+    assert (settings.model, settings.persona_name) == ("from-file", "Filed")
+    assert os.environ["PYGENT_CONFIG"] == str(path.resolve())
+    with pygent.Agent() as agent:
+        assert agent.model_name == "from-file" and agent.persona.name == "Filed"
+    monkeypatch.setenv("PYGENT_MODEL", "from-env")  # the environment still wins
+    with pygent.Agent() as agent:
+        assert agent.model_name == "from-env"
+
+
+def test_load_config_of_a_missing_file_or_an_unknown_key_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pygent
+
+    monkeypatch.setenv("PYGENT_CONFIG", "")
+    with pytest.raises(ConfigError, match="does not exist"):
+        pygent.load_config(tmp_path / "nope.toml")
+    (tmp_path / "bad.toml").write_text("colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        pygent.load_config(tmp_path / "bad.toml")
