@@ -17,7 +17,7 @@ from typing import Any, Optional
 from dependency_injector import containers, providers
 
 from .app.approval import Approval
-from .app.registry import default_registry
+from .app.registry import ToolRegistry, default_registry, with_ask_user
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 from .domain.ports import HistoryPort, ModelPort, SandboxPort
@@ -197,6 +197,11 @@ def make_persona(settings: Settings) -> Persona:
     return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
 
 
+def make_tools(settings: Settings) -> ToolRegistry:
+    """The shared registry, or a copy with ``ask_user`` when the settings switch it on."""
+    return with_ask_user(default_registry, settings.ask_user is True)
+
+
 def resolve_check_before_stop(settings: Settings) -> bool:
     """Unset means on with the text protocol, where small models stop before they check."""
     check = settings.check_before_stop
@@ -222,7 +227,7 @@ class Container(containers.DeclarativeContainer):
     history = providers.Factory(make_history, settings=settings)
     persona = providers.Factory(make_persona, settings=settings)
     guard = providers.Factory(make_guard, settings=settings)
-    tools = providers.Object(default_registry)
+    tools = providers.Callable(make_tools, settings)
     #: The agent loop's arguments; the runtime last, so a failure before it leaves no sandbox.
     agent_parts = providers.Dict(
         model=model,

@@ -22,9 +22,9 @@ from ..domain.ports import HistoryPort, ModelPort, ToolRuntime
 from ..domain.stats import StepStats, Totals, totals
 from .cancel import Cancellation
 from .dispatch import ToolGuard, did_not_run, dispatch
-from .outcomes import UNFINISHED, RunResult, limit_reached, unfinished_note
+from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfinished_note
 from .prompt import build_system_prompt
-from .registry import STOP_TOOL, STOPPING, ToolRegistry, default_registry
+from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
 from .text_protocol import CHECK_FIRST, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import read_actions
@@ -74,6 +74,7 @@ class AgentLoop:
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
         self.unattended = False  # nobody reads replies: shell blocks are actions (native too)
         self._stopped, self._stop_result = False, ""
+        self._asked: Optional[str] = None  # the question of an ask_user call in the last reply
         self._checked = True  # False: the next stop of this run is asked to check first
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
@@ -203,7 +204,7 @@ class AgentLoop:
 
     def _run_calls(self, calls: list[ToolCall]) -> None:
         """Run the calls in order; ``stop`` ends the run only when nothing before it failed."""
-        self._stopped, self._stop_result = False, ""
+        self._stopped, self._stop_result, self._asked = False, "", None
         failures: list[str] = []
         for index, call in enumerate(calls):
             try:
@@ -216,6 +217,8 @@ class AgentLoop:
                 if call.function.name == STOP_TOOL:
                     self._stopped = not is_error
                     self._stop_result = "" if output == STOPPING else output
+                elif call.function.name == ASK_TOOL and not is_error:
+                    self._asked = asked_question(call.function.arguments)
                 elif failed(output, is_error) and not did_not_run(output):
                     failures.append(call.function.name)  # a call that ran, and failed
             except BaseException as exc:
@@ -230,6 +233,8 @@ class AgentLoop:
         """Why a call of this reply is not run, or None to run it."""
         if self._stopped:
             return "Not run: stop was called before this in the same reply."
+        if self._asked is not None:
+            return "Not run: you asked the person a question in this reply; wait for the answer."
         if index and self.tool_protocol == TEXT:
             return "Not run: only the first action of a reply runs. Send one action per reply."
         if call.function.name == STOP_TOOL and not index and self.unattended \
@@ -284,6 +289,8 @@ class AgentLoop:
                 message = self._step(text if steps == 1 else None)
                 if self._stopped:
                     return RunResult(message, steps, "stop", self._stop_result)
+                if self._asked is not None:
+                    return RunResult(message, steps, "asked", self._asked)
                 acted = bool(message.tool_calls) or self.conversation[-1].role == "user"
                 idle = 0 if message.tool_calls else idle + 1
                 if not acted and not unattended:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ class RunResult:
 
     message: Message
     steps: int
-    reason: str  # "stop", "answer", "no_action", "max_steps", "max_tokens" or "max_time"
-    result: str = ""  # what the model passed to stop, if anything
+    reason: str  # "stop", "answer", "asked", "no_action", "max_steps", "max_tokens", "max_time"
+    result: str = ""  # what the model passed to stop, or the question it asked
 
     @property
     def text(self) -> str:
@@ -44,6 +45,18 @@ class RunResult:
     def finished(self) -> bool:
         """True when the model ended the run itself rather than hitting a limit."""
         return self.reason in ("stop", "answer")
+
+
+def asked_question(raw_arguments: str) -> str:
+    """The question of an ``ask_user`` call: its ``question``, else any text it carries."""
+    try:
+        arguments = json.loads(raw_arguments or "{}")
+    except (ValueError, RecursionError):
+        return raw_arguments
+    if not isinstance(arguments, dict):
+        return str(arguments)
+    texts = [arguments.get("question"), *arguments.values()]
+    return next((t.strip() for t in texts if isinstance(t, str) and t.strip()), "")
 
 
 def limit_reached(stats: Sequence[StepStats], started: float, max_tokens: Optional[int],

@@ -138,6 +138,29 @@ def _stop(runtime: ToolRuntime, result: str = "", **other: Any) -> str:
     return next((text.strip() for text in texts if text.strip()), STOPPING)
 
 
+def _ask_user(runtime: ToolRuntime, question: str = "", **other: Any) -> str:
+    return ASKING
+
+
+def ask_user_tool() -> ToolSpec:
+    """``ask_user``: hands the turn back to the person with a question (setting ``ask_user``)."""
+    return ToolSpec(
+        ASK_TOOL,
+        "Ask the person a question and wait for the answer; only when you cannot go on "
+        "without it.",
+        {"type": "object", "properties": {"question": {"type": "string"}},
+         "required": ["question"]},
+        _ask_user,
+    )
+
+
+def with_ask_user(tools: ToolRegistry, on: bool) -> ToolRegistry:
+    """``tools``, or a copy of them plus ``ask_user`` when ``on`` (the shared one is kept)."""
+    if not on or ASK_TOOL in tools:
+        return tools
+    return ToolRegistry([*tools.specs(), ask_user_tool()])
+
+
 def builtin_tools() -> list[ToolSpec]:
     """The tools every agent starts with: ``bash``, ``write_file`` and ``stop``."""
     return [
@@ -177,5 +200,7 @@ def builtin_tools() -> list[ToolSpec]:
 
 STOP_TOOL = "stop"
 STOPPING = "Stopping."  # what stop answers when no result is given
+ASK_TOOL = "ask_user"
+ASKING = "Asked the person; their answer is the next message."
 
 default_registry = ToolRegistry(builtin_tools())

@@ -28,7 +28,7 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")
         return {str(k): str(v) for k, v in value.items()}
-    if name in ("use_docker", "confine", "check_before_stop"):
+    if name in ("use_docker", "confine", "check_before_stop", "ask_user"):
         return parse_bool(value)
     if name in ("max_steps", "max_tokens", "text_reply_limit"):
         if name == "max_tokens" and (value is None or str(value).strip() == ""):

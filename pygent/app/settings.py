@@ -123,6 +123,10 @@ class Settings:
         "env": "PYGENT_CHECK_BEFORE_STOP", "project": True,
         "doc": "Answer an unattended run's first stop with a request to check the result "
                "first (unset: on with the text protocol, which small models use)."})
+    ask_user: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_ASK_USER", "project": True,
+        "doc": "Give the model an ask_user tool that ends the turn with a question for you "
+               "(unset: on in pygent and pygent-ui sessions, off for pygent run and Agent())."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
         "project": "on", "flag": "--confirm",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..domain.events import Event
     from .cli_render import Renderer
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LIMIT, EXIT_ASKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A minimalist coding assistant that runs a model's tool calls in a sandbox. "
                     "Without a task, starts an interactive session (/help lists its commands).",
         epilog="Exit status of one-shot runs: 0 finished, 1 error, 2 bad usage, "
-               "3 step or token limit reached, 130 interrupted.",
+               "3 step or token limit reached, 4 the model asked a question (ask_user), "
+               "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"pygent {__version__}")
     parser.add_argument("-p", "--prompt", metavar="TASK",
@@ -164,6 +165,9 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
         renderer.spinner.stop()
         session.agent.close()  # the sandbox, the history, a local model server
     renderer.line(f"Total: {session.agent.totals().describe()}", DIM)  # on stderr, as progress
+    if result.reason == "asked":  # nobody is there to answer: the question is the output
+        print(result.result, flush=True)
+        return EXIT_ASKED
     text = result.text or answer.last_output
     if text:
         print(text.rstrip("\n"), flush=True)
@@ -177,6 +181,8 @@ def interactive(args: argparse.Namespace) -> int:
 
     renderer = Renderer()
     settings = load_cli_settings(args)
+    if settings.ask_user is None:  # a person is there to answer
+        settings = settings.with_overrides(ask_user=True)
     session = open_session(settings, renderer)
     try:
         return run_repl(session, settings, renderer)

@@ -17,7 +17,8 @@ import threading
 import unicodedata
 from typing import Optional, TextIO
 
-from ..app.registry import STOP_TOOL, STOPPING
+from ..app.outcomes import asked_question
+from ..app.registry import ASK_TOOL, ASKING, STOP_TOOL, STOPPING
 from ..domain.events import (
     AssistantDelta,
     AssistantText,
@@ -296,12 +297,15 @@ class Renderer:
             if not self.end_stream() and self.show_text:
                 self.styled_line(render_markdown(printable(event.text), self.color))
         elif isinstance(event, ToolCallStarted):
-            if event.name != STOP_TOOL:  # its result, if any, is what the person reads
+            if event.name == ASK_TOOL:  # the question is for the person: say it plainly
+                self.styled_line(render_markdown(printable(asked_question(event.arguments)),
+                                                 self.color))
+            elif event.name != STOP_TOOL:  # its result, if any, is what the person reads
                 self.line(describe_call(event.name, event.arguments), BOLD, BLUE)
                 self.spinner.start(f"running {event.name}")
                 return
         elif isinstance(event, ToolOutput):
-            if event.name == STOP_TOOL and event.output == STOPPING:
+            if (event.name, event.output) in ((STOP_TOOL, STOPPING), (ASK_TOOL, ASKING)):
                 pass
             elif event.output and (self.show_output or event.is_error):
                 self.line(fold(event.output), RED if event.is_error else "")

@@ -283,6 +283,19 @@ def test_a_second_ctrl_c_stops_a_request_that_sends_nothing(start: Launch) -> No
     assert "Traceback" not in term.transcript
 
 
+def test_the_model_can_ask_a_question_and_the_next_line_answers_it(start: Launch) -> None:
+    replies = [tool_call("ask_user", {"question": "Which **file**, a.py or b.py?"}),
+               text("Editing b.py then.")]
+    with ChatServer(replies) as server:
+        term = start(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.url)
+        out = term.run("fix the bug")
+        assert "Which file, a.py or b.py?" in out and "ask_user" not in out
+        assert "Editing b.py then." in term.run("b.py")
+        sent = server.requests[1]["messages"]
+    assert [m["role"] for m in sent[-3:]] == ["assistant", "tool", "user"]
+    assert sent[-1]["content"] == "b.py"
+
+
 def test_ctrl_c_at_the_prompt_clears_the_line(start: Launch) -> None:
     term = start()
     term.child.send("echo never-run")
@@ -382,6 +395,23 @@ def test_run_answers_text_replies_and_ends_after_three_in_a_row(home: Path) -> N
     assert done.returncode == 3
     assert "3 replies in a row without an action" in done.stderr
     assert nudged["role"] == "user" and "stop" in nudged["content"]
+
+
+def test_run_with_ask_user_on_prints_the_question_and_exits_four(home: Path) -> None:
+    replies = [tool_call("ask_user", {"question": "Which branch?"})]
+    with ChatServer(replies) as server:
+        done = pygent(home, "run", "deploy", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url,
+                      PYGENT_ASK_USER="1")
+        offered = [t["function"]["name"] for t in server.requests[0]["tools"]]
+    assert (done.returncode, done.stdout) == (4, "Which branch?\n")
+    assert "ask_user" in offered
+
+
+def test_run_without_the_setting_offers_no_ask_user_tool(home: Path) -> None:
+    with ChatServer([tool_call("stop", {"result": "ok"})]) as server:
+        done = pygent(home, "run", "x", OPENAI_API_KEY="k", OPENAI_BASE_URL=server.url)
+        offered = [t["function"]["name"] for t in server.requests[0]["tools"]]
+    assert done.returncode == 0 and offered == ["bash", "write_file", "stop"]
 
 
 def test_run_with_a_rejected_api_key_fails_with_one_line(home: Path) -> None:

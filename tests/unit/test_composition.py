@@ -81,6 +81,7 @@ PROBES: dict[str, tuple[Any, Check]] = {
     "tool_protocol": ("text", lambda a, p: a.tool_protocol == "text" or pytest.fail()),
     "text_reply_limit": (5, lambda a, p: a.text_reply_limit == 5 or pytest.fail()),
     "check_before_stop": (False, lambda a, p: a.check_before_stop is False or pytest.fail()),
+    "ask_user": (True, lambda a, p: "ask_user" in a.tools.names() or pytest.fail()),
     "confirm": (True, lambda a, p: "no one to ask" in a.dispatch("bash", '{"cmd": "true"}')[0]
                 or pytest.fail()),
     "deny": (["rm"], lambda a, p: "rm" in a.dispatch("bash", '{"cmd": "rm x"}')[0]

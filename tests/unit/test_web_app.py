@@ -182,7 +182,7 @@ def test_turning_a_tool_off_removes_it_from_the_schema_and_the_prompt_of_that_ta
         send(at, "hello")
         send(other, "hello")
     mine, theirs = model.requests
-    assert [t["function"]["name"] for t in mine["tools"]] == ["write_file", "stop"]
+    assert [t["function"]["name"] for t in mine["tools"]] == ["write_file", "stop", "ask_user"]
     assert "bash:" not in mine["messages"][0]["content"]
     assert "bash" in [t["function"]["name"] for t in theirs["tools"]]
     assert "bash" in pygent.tools()

@@ -63,7 +63,10 @@ def open_session() -> Optional[WebSession]:
     from ...app.settings import load_settings
 
     try:
-        agent = Agent(settings=load_settings(os.environ.get(CONFIG_VAR)))
+        settings = load_settings(os.environ.get(CONFIG_VAR))
+        if settings.ask_user is None:  # a person is there to answer
+            settings = settings.with_overrides(ask_user=True)
+        agent = Agent(settings=settings)
     except Exception as exc:  # no engine, a bad setting, an unreachable model: say so
         failure = explain(exc)
         st.error(f"{failure.text}\n\n{failure.hint}")
