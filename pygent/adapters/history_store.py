@@ -109,7 +109,9 @@ class JsonlHistory:
             return
         self._array.append(record)
         partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial.unlink(missing_ok=True)  # a leftover, or a link planted there: not followed
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(self._array, out, ensure_ascii=False, indent=1)
             out.flush()

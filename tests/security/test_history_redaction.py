@@ -116,3 +116,23 @@ def test_the_history_setting_redacts_every_declared_secret_from_the_environment(
     agent.run_until_stop("go")
     for secret in (token, key, "ui-42"):
         assert_absent(path, secret)
+
+
+def test_a_json_array_history_never_writes_through_a_link_planted_at_its_temp_name(
+    tmp_path: Path,
+) -> None:
+    import json
+    import os
+
+    from pygent.adapters.history_store import JsonlHistory
+    from pygent.domain.messages import Message
+
+    target = tmp_path / "host-file.txt"
+    target.write_text("untouched")
+    path = tmp_path / "history.json"
+    path.write_text("[]")
+    history = JsonlHistory(path)
+    os.symlink(target, tmp_path / f".history.json.{os.getpid()}.tmp")  # as a command could
+    history.append(Message(role="user", content="hello"))
+    assert target.read_text() == "untouched"
+    assert json.loads(path.read_text()) == [{"role": "user", "content": "hello"}]
