@@ -17,6 +17,7 @@ from .domain.errors import (
     PygentError,
     SandboxError,
     StepCancelled,
+    TaskError,
 )
 from .domain.sandbox import CommandResult
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .domain.persona import Persona
     from .domain.tools import ToolSpec
     from .runtime import Runtime
+    from .tasks import Task, TaskManager
 
 __version__ = "0.1.0"
 
@@ -49,14 +51,15 @@ __all__ = [  # grouped by kind
     "Message", "ToolCall", "ToolCallFunction",
     "Event", "AssistantDelta", "AssistantText", "Notice", "ToolCallStarted", "ToolOutput",
     "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
-    "MissingFileError", "StepCancelled",
+    "MissingFileError", "StepCancelled", "TaskError", "TaskManager", "Task",
     "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
-    "reset_tools", "tools", "Settings", "load_config", "__version__",
+    "reset_tools", "tools", "register_task_tools", "Settings", "load_config", "__version__",
 ]
 
 _LAZY = {name: module for module, names in {  # name -> the module it is imported from
     "pygent.agent": ("Agent", "RunResult"),
     "pygent.runtime": ("Runtime",),
+    "pygent.tasks": ("Task", "TaskManager"),
     "pygent.adapters.direct_model": ("DirectModel",),
     "pygent.adapters.echo_model": ("EchoModel",),
     "pygent.adapters.openai_model": ("OpenAIModel",),
@@ -109,6 +112,14 @@ def clear_tools() -> None:
 def reset_tools() -> None:
     """Restore the built-in tools (``bash``, ``write_file``, ``stop``) and nothing else."""
     _registry().reset()
+
+
+def register_task_tools() -> list[str]:
+    """Put the task tools (``delegate_task``, ``task_status``, ...) back after
+    ``clear_tools()``; they are built in, so a fresh session has them already."""
+    from .app.registry import register_task_tools as register
+
+    return register()
 
 
 def tools() -> list[str]:

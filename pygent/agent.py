@@ -10,6 +10,7 @@ from .app.registry import ToolRegistry
 from .domain.persona import Persona
 from .domain.ports import HistoryPort, ModelPort
 from .runtime import Runtime
+from .tasks import TaskManager
 
 if TYPE_CHECKING:
     from .app.settings import Settings
@@ -49,10 +50,21 @@ class Agent(AgentLoop):
             raise
         super().__init__(**parts)
         self.settings: Settings = graph.settings()
+        #: The delegated tasks this agent's task tools start; stopped by close().
+        self.tasks: TaskManager = graph.task_manager()
+        if getattr(self.runtime, "tasks", None) is None:
+            try:
+                setattr(self.runtime, "tasks", self.tasks)  # noqa: B010 (the task tools look)
+            except AttributeError:
+                pass  # a runtime of your own that takes no attributes: no task tools
 
     def close(self) -> None:
-        """Release the runtime, the history and the local model server; safe to call twice."""
+        """Stop the tasks, release the runtime, the history and the local model server.
+
+        Safe to call twice.
+        """
         try:
+            self.tasks.close()
             self.runtime.cleanup()
         finally:
             try:

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 from dependency_injector import containers, providers
 
 from .app.approval import Approval
-from .app.registry import ToolRegistry, default_registry, with_ask_user
+from .app.registry import ToolRegistry, default_registry, with_ask_user, without_task_tools
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 from .domain.ports import HistoryPort, ModelPort, SandboxPort
 from .models import custom_model
 from .runtime import Runtime
+from .tasks import TaskManager
 
 log = logging.getLogger("pygent")
 
@@ -197,9 +199,26 @@ def make_persona(settings: Settings) -> Persona:
     return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
 
 
+def resolve_task_tools(settings: Settings) -> bool:
+    """Unset means on, except with the text protocol: small models pay for every schema."""
+    on = settings.task_tools
+    return resolve_tool_protocol(settings) != "text" if on is None else on
+
+
 def make_tools(settings: Settings) -> ToolRegistry:
-    """The shared registry, or a copy with ``ask_user`` when the settings switch it on."""
-    return with_ask_user(default_registry, settings.ask_user is True)
+    """The shared registry, or a copy with ``ask_user`` or without the task tools."""
+    tools = with_ask_user(default_registry, settings.ask_user is True)
+    return tools if resolve_task_tools(settings) else without_task_tools(tools)
+
+
+def task_settings(settings: Settings, kind: str) -> Settings:
+    """A delegated agent's settings: the parent's, in a fresh workspace of the parent's kind.
+
+    No history file, no start files, nobody to ask, and no task tools: a task may not
+    delegate again.
+    """
+    return replace(settings, use_docker=kind == "docker", workspace=None, history_file=None,
+                   initial_files=[], ask_user=False, task_tools=False)
 
 
 def resolve_check_before_stop(settings: Settings) -> bool:
@@ -228,6 +247,8 @@ class Container(containers.DeclarativeContainer):
     persona = providers.Factory(make_persona, settings=settings)
     guard = providers.Factory(make_guard, settings=settings)
     tools = providers.Callable(make_tools, settings)
+    #: Builds the settings' model only when a task starts (an Agent may have been given one).
+    task_manager = providers.Factory(TaskManager, settings=settings, model=model.provider)
     #: The agent loop's arguments; the runtime last, so a failure before it leaves no sandbox.
     agent_parts = providers.Dict(
         model=model,

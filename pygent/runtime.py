@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .domain.ports import SandboxPort
 from .domain.sandbox import CommandResult
 
+if TYPE_CHECKING:
+    from .app.tasks import TaskManager
+
 
 class Runtime:
-    """Runs commands and moves files in one workspace; ``cleanup()`` releases it."""
+    """Runs commands and moves files in one workspace; ``cleanup()`` releases it.
+
+    ``tasks`` is the task manager the task tools use from this runtime (an ``Agent`` sets
+    it); ``task_depth`` is 1 in a delegated task's runtime, which may not delegate again.
+    """
+
+    tasks: Optional[TaskManager] = None
+    task_depth: int = 0
 
     def __init__(
         self,
@@ -36,6 +46,7 @@ class Runtime:
             if initial_files is None:
                 initial_files = merged.initial_files
         self.sandbox: SandboxPort = sandbox
+        self._on_cleanup: list[Callable[[Runtime], None]] = []
         try:
             for path in initial_files or []:
                 self.upload_file(path)
@@ -93,9 +104,19 @@ class Runtime:
         """From another thread: stop the command running now (the web app's stop button)."""
         self.sandbox.interrupt()
 
+    def on_cleanup(self, callback: Callable[[Runtime], None]) -> None:
+        """Call ``callback(self)`` first thing in ``cleanup()`` (tasks started from here stop)."""
+        if callback not in self._on_cleanup:
+            self._on_cleanup.append(callback)
+
     def cleanup(self) -> None:
-        """Stop the sandbox and remove a temporary workspace; safe to call twice."""
-        self.sandbox.close()
+        """Stop the tasks started from here, then the sandbox; safe to call twice."""
+        callbacks, self._on_cleanup = self._on_cleanup, []
+        try:
+            for callback in callbacks:
+                callback(self)
+        finally:
+            self.sandbox.close()
 
     def __enter__(self) -> Runtime:
         return self

@@ -37,7 +37,9 @@ def _no_host_config(
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PYGENT_MODEL_BACKEND", "PYGENT_MODEL",
                 "PYGENT_USE_DOCKER", "PYGENT_WORKSPACE", "PYGENT_HISTORY_FILE",
                 "PYGENT_LOCAL_MODEL", "PYGENT_TEMPERATURE", "PYGENT_SEED",
-                "PYGENT_TOOL_PROTOCOL", "PYGENT_CONFIG", "PYGENT_INIT_FILES"):
+                "PYGENT_TOOL_PROTOCOL", "PYGENT_CONFIG", "PYGENT_INIT_FILES", "PYGENT_TASK_TOOLS",
+                "PYGENT_TASK_PERSONAS", "PYGENT_TASK_PERSONAS_JSON", "PYGENT_MAX_TASKS",
+                "PYGENT_STEP_TIMEOUT", "PYGENT_TASK_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
 

@@ -43,42 +43,93 @@ def _names(tools: list[dict[str, Any]]) -> set[str]:
 
 
 class DirectModel:
-    """Turns the last user line into a tool call; after a tool result, the line is done."""
+    """Turns the last user message into tool calls, one per reply, then stops.
+
+    A line that names a registered tool (``write_file path="a" content="b"``) is that call;
+    the other lines run as one ``bash`` script, so a pasted heredoc stays whole. A delegated
+    task's prompt can so hold one call per line, run in order.
+    """
 
     def chat(
         self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]
     ) -> Message:
-        """Reply to the conversation so far."""
-        last = messages[-1] if messages else {}
-        if last.get("role") == "tool" and "stop" in _names(tools):  # the line is done: stop,
-            call = ToolCall(id=f"direct_{next(_ids)}",  # or an unattended run would go on
-                            function=ToolCallFunction("stop", "{}"))
-            return Message(role="assistant", content="", tool_calls=[call])
-        if last.get("role") != "user":
-            return Message(role="assistant", content="")
-        line = str(last.get("content") or "").strip()
-        if not line:
-            return Message(role="assistant", content=HELP)
+        """Reply to the conversation so far: the next call of the message, or stop."""
         names = _names(tools)
-        parsed = parse_tool_line(line, names)
-        if parsed is None:
-            first = line.split(maxsplit=1)[0]
-            if first in names and first != "bash" and "=" in line:
-                return Message(
-                    role="assistant",
-                    content=f"Could not parse that {first} call; "
-                    f'write it as {first} key="value" ...',
-                )
-            if "bash" not in names:
-                return Message(
-                    role="assistant",
-                    content=f"The bash tool is not registered; "
-                    f"available tools: {sorted(n for n in names if n)}.",
-                )
-            parsed = ("bash", {"cmd": line})
-        name, arguments = parsed
-        call = ToolCall(
-            id=f"direct_{next(_ids)}",
-            function=ToolCallFunction(name=name, arguments=json.dumps(arguments)),
-        )
-        return Message(role="assistant", content="", tool_calls=[call])
+        asked = _last_user(messages)
+        if asked is None:
+            return Message(role="assistant", content="")
+        index, text = asked
+        done = sum(1 for m in messages[index + 1:] if m.get("role") == "tool")
+        if not text.strip():
+            return Message(role="assistant", content=HELP)
+        actions = split_actions(text, names)
+        if done < len(actions):
+            return _reply(actions[done], names)
+        if "stop" in names:  # every line is done: stop, or an unattended run would go on
+            return _call("stop", {})
+        return Message(role="assistant", content="")
+
+
+def _last_user(messages: list[dict[str, Any]]) -> Optional[tuple[int, str]]:
+    """Where the newest user message is and its text; None when the model spoke last."""
+    for index in range(len(messages) - 1, -1, -1):
+        role = messages[index].get("role")
+        if role == "user":
+            return index, str(messages[index].get("content") or "")
+        if role == "assistant" and not messages[index].get("tool_calls"):
+            return None  # answered in words already
+    return None
+
+
+def split_actions(text: str, names: set[str]) -> list[str]:
+    """Lines naming a tool, each alone; the lines between joined as one shell script."""
+    actions: list[str] = []
+    script: list[str] = []
+    for line in text.strip().split("\n"):
+        first = line.split(maxsplit=1)[0] if line.strip() else ""
+        if first in names and first != "bash" and not script_open(script):
+            if any(part.strip() for part in script):
+                actions.append("\n".join(script).strip())
+            script = []
+            actions.append(line.strip())
+        else:
+            script.append(line)
+    if any(part.strip() for part in script):
+        actions.append("\n".join(script).strip())
+    return actions
+
+
+def script_open(script: list[str]) -> bool:
+    """True inside an unclosed quote, where a tool's name is just text."""
+    try:
+        shlex.split("\n".join(script), comments=True)
+    except ValueError:
+        return True
+    return False
+
+
+def _reply(line: str, names: set[str]) -> Message:
+    """The call one action stands for, or a message saying why there is none."""
+    parsed = parse_tool_line(line, names) if "\n" not in line else None
+    if parsed is None:
+        first = line.split(maxsplit=1)[0]
+        if first in names and first != "bash" and "=" in line:
+            return Message(
+                role="assistant",
+                content=f"Could not parse that {first} call; "
+                f'write it as {first} key="value" ...',
+            )
+        if "bash" not in names:
+            return Message(
+                role="assistant",
+                content=f"The bash tool is not registered; "
+                f"available tools: {sorted(n for n in names if n)}.",
+            )
+        parsed = ("bash", {"cmd": line})
+    return _call(*parsed)
+
+
+def _call(name: str, arguments: dict[str, str]) -> Message:
+    call = ToolCall(id=f"direct_{next(_ids)}",
+                    function=ToolCallFunction(name=name, arguments=json.dumps(arguments)))
+    return Message(role="assistant", content="", tool_calls=[call])

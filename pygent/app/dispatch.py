@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..domain.errors import SandboxError
+from ..domain.errors import SandboxError, StepCancelled, TaskError
 from .registry import ToolRegistry
 from .replies import mistyped_strings, parse_arguments
 
@@ -50,7 +50,9 @@ def dispatch(tools: ToolRegistry, runtime: ToolRuntime, guard: Optional[ToolGuar
             return refusal, True
     try:
         return str(spec.func(runtime, **arguments)), False
-    except (SandboxError, ValueError, OSError) as exc:
+    except StepCancelled:
+        raise
+    except (SandboxError, TaskError, ValueError, OSError) as exc:
         return f"Error: {exc}", True
     except Exception as exc:  # a tool's bug must not end the conversation
         return f"Error: tool {name} failed: {type(exc).__name__}: {exc}", True

@@ -74,8 +74,8 @@ class ToolRegistry:
         self._tools.clear()
 
     def reset(self) -> None:
-        """Go back to the built-in tools only."""
-        self._tools = {spec.name: spec for spec in builtin_tools()}
+        """Go back to the built-in tools only (the task tools among them)."""
+        self._tools = {spec.name: spec for spec in default_tools()}
 
     def get(self, name: str) -> Optional[ToolSpec]:
         """The tool called ``name``, or ``None``."""
@@ -161,6 +161,33 @@ def with_ask_user(tools: ToolRegistry, on: bool) -> ToolRegistry:
     return ToolRegistry([*tools.specs(), ask_user_tool()])
 
 
+def without_task_tools(tools: ToolRegistry) -> ToolRegistry:
+    """A copy of ``tools`` without the built-in task tools (a user's own of that name stays)."""
+    from .task_tools import task_tools
+
+    builtin = {id(spec.func) for spec in task_tools()}
+    kept = [spec for spec in tools.specs() if id(spec.func) not in builtin]
+    return tools if len(kept) == len(tools) else ToolRegistry(kept)
+
+
+def register_task_tools(tools: Optional[ToolRegistry] = None) -> list[str]:
+    """Add the task tools to ``tools`` (the default registry) where missing; their names."""
+    from .task_tools import task_tools
+
+    registry = default_registry if tools is None else tools
+    for spec in task_tools():
+        if spec.name not in registry:
+            registry.add(spec)
+    return [spec.name for spec in task_tools()]
+
+
+def default_tools() -> list[ToolSpec]:
+    """What the default registry starts with: the built-in tools, then the task tools."""
+    from .task_tools import task_tools
+
+    return [*builtin_tools(), *task_tools()]
+
+
 def builtin_tools() -> list[ToolSpec]:
     """The tools every agent starts with: ``bash``, ``write_file`` and ``stop``."""
     return [
@@ -203,4 +230,4 @@ STOPPING = "Stopping."  # what stop answers when no result is given
 ASK_TOOL = "ask_user"
 ASKING = "Asked the person; their answer is the next message."
 
-default_registry = ToolRegistry(builtin_tools())
+default_registry = ToolRegistry(default_tools())

@@ -9,6 +9,8 @@ import math
 import os
 from typing import Any, Optional
 
+from ..domain.persona import DEFAULT_DESCRIPTION, Persona
+
 TOOL_PROTOCOLS = ("auto", "native", "text")
 
 
@@ -28,9 +30,15 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")
         return {str(k): str(v) for k, v in value.items()}
-    if name in ("use_docker", "confine", "check_before_stop", "ask_user"):
+    if name in ("use_docker", "confine", "check_before_stop", "ask_user", "task_tools"):
         return parse_bool(value)
-    if name in ("max_steps", "max_tokens", "text_reply_limit"):
+    if name == "task_personas":
+        return parse_personas(value)
+    if name in ("step_timeout", "task_timeout"):
+        if value is None or str(value).strip() == "":
+            return None
+        return parse_seconds(value)
+    if name in ("max_steps", "max_tokens", "text_reply_limit", "max_tasks"):
         if name == "max_tokens" and (value is None or str(value).strip() == ""):
             return None
         if isinstance(value, bool) or int(value) < 1:
@@ -56,6 +64,42 @@ def coerce(name: str, value: Any, default: Any) -> Any:
             raise ValueError("must be a positive number")
         return number
     return None if value is None else str(value)
+
+
+def parse_seconds(value: Any) -> float:
+    """A positive, finite number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a positive number of seconds, got {value!r}")
+    number = float(value)
+    if not (number > 0 and math.isfinite(number)):
+        raise ValueError(f"must be a positive number of seconds, got {value!r}")
+    return number
+
+
+def parse_personas(value: Any) -> list[Persona]:
+    """Task personas from names (a path-separated string or a list) or {name, description}s."""
+    if isinstance(value, str):
+        value = [name.strip() for name in value.split(os.pathsep) if name.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("must be a list of names or of {name, description} tables")
+    personas: list[Persona] = []
+    for item in value:
+        if isinstance(item, Persona):
+            personas.append(item)
+        elif isinstance(item, str) and item.strip():
+            personas.append(Persona(item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
+            unknown = sorted(set(item) - {"name", "description"})
+            if unknown:
+                raise ValueError(f"a persona has name and description only, not {unknown}")
+            description = item.get("description") or DEFAULT_DESCRIPTION
+            personas.append(Persona(item["name"].strip(), str(description)))
+        else:
+            raise ValueError(f"a persona needs a name, got {item!r}")
+    names = [persona.name for persona in personas]
+    if len(set(names)) != len(names):
+        raise ValueError(f"persona names must differ, got {names}")
+    return personas
 
 
 def parse_choice(value: Any, choices: tuple[str, ...]) -> str:

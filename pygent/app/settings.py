@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..domain.errors import ConfigError
+from ..domain.persona import Persona
 from .setting_values import TOOL_PROTOCOLS, coerce
 from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
@@ -127,6 +128,27 @@ class Settings:
         "env": "PYGENT_ASK_USER", "project": True,
         "doc": "Give the model an ask_user tool that ends the turn with a question for you "
                "(unset: on in pygent and pygent-ui sessions, off for pygent run and Agent())."})
+    task_tools: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_TASK_TOOLS", "project": True,
+        "doc": "Give the model the task tools (delegate_task, task_status, ...) to hand work "
+               "to sub-agents (unset: on, except with the text protocol, where small local "
+               "models pay for every schema token)."})
+    task_personas: list[Persona] = field(default_factory=list, metadata={
+        "env": "PYGENT_TASK_PERSONAS", "env_json": "PYGENT_TASK_PERSONAS_JSON",
+        "project": True,
+        "doc": "Personas for delegated tasks, used in turn or chosen by name: names separated "
+               "by the path separator, a JSON list of {name, description} "
+               "(PYGENT_TASK_PERSONAS_JSON), or [[task_personas]] tables in a settings file."})
+    max_tasks: int = field(default=3, metadata={"env": "PYGENT_MAX_TASKS",
+        "doc": "Most delegated tasks running at once; another is refused until one ends."})
+    step_timeout: Optional[float] = field(default=None, metadata={
+        "env": "PYGENT_STEP_TIMEOUT",
+        "doc": "Seconds one step of a delegated task may take before the task is stopped "
+               "(unset: no limit beyond command_timeout and request_timeout)."})
+    task_timeout: Optional[float] = field(default=None, metadata={
+        "env": "PYGENT_TASK_TIMEOUT",
+        "doc": "Seconds a delegated task may run in all before it is stopped (unset: no "
+               "limit beyond max_steps)."})
     confirm: bool = field(default=False, metadata={"env": "PYGENT_CONFIRM",
         "project": "on", "flag": "--confirm",
         "doc": "Ask before each bash command the model runs (--confirm, /confirm on|off)."})
@@ -184,9 +206,10 @@ def load_settings(
         values.update(taken)
         added_rules += rules
     for f in fields(Settings):
-        var = f.metadata.get("env")
-        if var and environ.get(var, "") != "":
-            values[f.name] = environ[var]
+        for var in (f.metadata.get("env"), f.metadata.get("env_json")):
+            if var and environ.get(var, "") != "":
+                values[f.name] = _from_json(var, environ[var]) if var == f.metadata.get(
+                    "env_json") else environ[var]
     settings = _validated(values, user_file if trusted is not None else None)
     extra = [rule for rule in dict.fromkeys(added_rules) if rule not in settings.deny]
     return replace(settings, deny=settings.deny + extra) if extra else settings
@@ -283,6 +306,16 @@ def _refusal(path: Path, refused: list[str], kinds: dict[str, Any]) -> str:
     return (f"{path}: ignored {', '.join(refused)}: the agent can write this file, so it may "
             f"not weaken the sandbox or reach outside it; set {them} in ~/.pygent.toml, "
             f"{where}or with a flag")
+
+
+def _from_json(var: str, text: str) -> Any:
+    """A variable that holds JSON, read as JSON: a mistake in it names the variable."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{var} is not valid JSON: {exc}") from None
 
 
 def _validated(values: dict[str, Any], source: Optional[Path]) -> Settings:

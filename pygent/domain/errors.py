@@ -7,6 +7,7 @@
     │   ├── PathEscapeError     a path resolves outside the workspace (also a ValueError)
     │   ├── MissingFileError    no such file in the workspace (also a FileNotFoundError)
     │   └── DockerUnavailable   no Docker engine, or no image (pygent.adapters.sandbox)
+    ├── TaskError               a delegated task could not be started or reached
     └── StepCancelled           the person stopped the step (Ctrl-C, Stop, ``cancel()``)
 """
 
@@ -33,6 +34,10 @@ class PathEscapeError(SandboxError, ValueError):
 
 class MissingFileError(SandboxError, FileNotFoundError):
     """The file or folder named does not exist in the workspace."""
+
+
+class TaskError(PygentError):
+    """A delegated task could not be started (limit, depth, persona, files) or is unknown."""
 
 
 class StepCancelled(PygentError):

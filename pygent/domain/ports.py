@@ -79,6 +79,9 @@ class ToolRuntime(Protocol):
     def upload_file(self, src: str | Path, dest: Optional[str] = None) -> Path:
         """Copy a host file or folder into the workspace; return where it landed."""
 
+    def export_file(self, path: str, dest: str | Path) -> Path:
+        """Copy a workspace file or folder to the host; return where it landed."""
+
     def interrupt(self) -> None:
         """From another thread: stop the command running now."""
 

@@ -49,7 +49,8 @@ def test_the_tool_is_there_only_when_the_setting_says_so(tmp_path: Path) -> None
     with Agent(settings=base) as agent:
         assert "ask_user" not in agent.tools.names()  # Agent() and pygent run: nobody to ask
     with Agent(settings=replace(base, ask_user=True)) as agent:
-        assert agent.tools.names() == ["bash", "write_file", "stop", "ask_user"]
+        assert agent.tools.names()[:3] == ["bash", "write_file", "stop"]
+        assert agent.tools.names()[-1] == "ask_user"
     import pygent
 
     assert "ask_user" not in pygent.tools()  # the shared registry is never changed

@@ -21,6 +21,7 @@ from pygent.adapters.openai_model import OpenAIModel
 from pygent.app.settings import Settings
 from pygent.container import Container
 from pygent.domain.errors import ConfigError
+from pygent.domain.persona import Persona
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say
 from tests.security.conftest import bwrap_or_skip
 
@@ -82,6 +83,13 @@ PROBES: dict[str, tuple[Any, Check]] = {
     "text_reply_limit": (5, lambda a, p: a.text_reply_limit == 5 or pytest.fail()),
     "check_before_stop": (False, lambda a, p: a.check_before_stop is False or pytest.fail()),
     "ask_user": (True, lambda a, p: "ask_user" in a.tools.names() or pytest.fail()),
+    "task_tools": (False, lambda a, p: "delegate_task" not in a.tools.names() or pytest.fail()),
+    "task_personas": ([Persona("probe-persona", "probes")],
+                      lambda a, p: '"probe-persona"' in a.dispatch("list_personas", "{}")[0]
+                      or pytest.fail()),
+    "max_tasks": (1, lambda a, p: a.tasks.max_tasks == 1 or pytest.fail()),
+    "step_timeout": (0.5, lambda a, p: a.tasks.step_timeout == 0.5 or pytest.fail()),
+    "task_timeout": (9.0, lambda a, p: a.tasks.task_timeout == 9.0 or pytest.fail()),
     "confirm": (True, lambda a, p: "no one to ask" in a.dispatch("bash", '{"cmd": "true"}')[0]
                 or pytest.fail()),
     "deny": (["rm"], lambda a, p: "rm" in a.dispatch("bash", '{"cmd": "rm x"}')[0]

@@ -25,7 +25,8 @@ PUBLIC = {
     "Settings", "load_config",
     "StepCancelled", "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput",
     "ToolRegistry", "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool",
-    "remove_tool", "reset_tools", "tool", "tools",
+    "remove_tool", "reset_tools", "tool", "tools", "TaskError", "TaskManager", "Task",
+    "register_task_tools",
 }
 
 

@@ -7,18 +7,30 @@ import pytest
 import pygent
 from pygent.app.registry import ToolRegistry, builtin_tools, parameters_from_signature
 
+TASK_TOOLS = ["delegate_task", "delegate_persona_task", "list_personas", "task_status",
+              "collect_file"]
 
-def test_the_default_tools_are_bash_write_file_and_stop() -> None:
-    assert pygent.tools() == ["bash", "write_file", "stop"]
+
+def test_the_default_tools_are_bash_write_file_stop_and_the_task_tools() -> None:
+    assert pygent.tools() == ["bash", "write_file", "stop", *TASK_TOOLS]
 
 
 def test_clear_remove_and_reset_act_on_the_default_registry() -> None:
     pygent.remove_tool("bash")
-    assert pygent.tools() == ["write_file", "stop"]
+    assert pygent.tools() == ["write_file", "stop", *TASK_TOOLS]
     pygent.clear_tools()
     assert pygent.tools() == []
     pygent.reset_tools()
-    assert pygent.tools() == ["bash", "write_file", "stop"]
+    assert pygent.tools() == ["bash", "write_file", "stop", *TASK_TOOLS]
+
+
+def test_register_task_tools_puts_back_only_what_is_missing() -> None:
+    pygent.clear_tools()
+    assert pygent.register_task_tools() == TASK_TOOLS
+    assert pygent.tools() == TASK_TOOLS
+    pygent.remove_tool("task_status")
+    pygent.register_task_tools()
+    assert sorted(pygent.tools()) == sorted(TASK_TOOLS)
 
 
 def test_registering_a_name_twice_or_removing_a_missing_one_is_a_value_error() -> None:

@@ -256,7 +256,12 @@ class WorkspaceFiles:
         except OSError as exc:
             raise _file_error("export", path, exc) from None
         top.parent.mkdir(parents=True, exist_ok=True)
-        top.write_bytes(self.read_bytes(path))
+        try:
+            fd = self._open_file(parts, os.O_RDONLY, create=False)
+            with os.fdopen(fd, "rb") as handle, top.open("wb") as out:
+                shutil.copyfileobj(handle, out)  # in pieces: a huge file never fills memory
+        except OSError as exc:
+            raise _file_error("export", path, exc) from None
         return top
 
     @staticmethod
@@ -268,7 +273,8 @@ class WorkspaceFiles:
             return  # a link (ELOOP), a FIFO without a writer: not copied
         with os.fdopen(fd, "rb") as handle:
             if stat.S_ISREG(os.fstat(fd).st_mode):
-                out.write_bytes(handle.read())
+                with out.open("wb") as copy:
+                    shutil.copyfileobj(handle, copy)
 
     def _copy_file(self, source: Path, target: str) -> Path:
         with source.open("rb") as original:
