@@ -82,27 +82,40 @@ def _last_user(messages: list[dict[str, Any]]) -> Optional[tuple[int, str]]:
 
 
 def split_actions(text: str, names: set[str]) -> list[str]:
-    """Lines naming a tool, each alone; the lines between joined as one shell script."""
+    """Lines naming a tool, each alone (with the lines its open quote spans); the lines
+    between joined as one shell script."""
     actions: list[str] = []
     script: list[str] = []
+    call: Optional[list[str]] = None  # a tool line whose quote is still open
     for line in text.strip().split("\n"):
+        if call is not None:
+            call.append(line)
+            if not quote_open(call):
+                actions.append("\n".join(call).strip())
+                call = None
+            continue
         first = line.split(maxsplit=1)[0] if line.strip() else ""
-        if first in names and first != "bash" and not script_open(script):
+        if first in names and first != "bash" and not quote_open(script):
             if any(part.strip() for part in script):
                 actions.append("\n".join(script).strip())
             script = []
-            actions.append(line.strip())
+            if quote_open([line]):
+                call = [line]
+            else:
+                actions.append(line.strip())
         else:
             script.append(line)
+    if call is not None:  # never closed: said back as a call that could not be read
+        actions.append("\n".join(call).strip())
     if any(part.strip() for part in script):
         actions.append("\n".join(script).strip())
     return actions
 
 
-def script_open(script: list[str]) -> bool:
-    """True inside an unclosed quote, where a tool's name is just text."""
+def quote_open(lines: list[str]) -> bool:
+    """True inside an unclosed quote, where a line break is part of a value."""
     try:
-        shlex.split("\n".join(script), comments=True)
+        shlex.split("\n".join(lines), comments=True)
     except ValueError:
         return True
     return False
@@ -110,9 +123,10 @@ def script_open(script: list[str]) -> bool:
 
 def _reply(line: str, names: set[str]) -> Message:
     """The call one action stands for, or a message saying why there is none."""
-    parsed = parse_tool_line(line, names) if "\n" not in line else None
+    first = line.split(maxsplit=1)[0]
+    one_call = "\n" not in line or (first in names and first != "bash")
+    parsed = parse_tool_line(line, names) if one_call else None
     if parsed is None:
-        first = line.split(maxsplit=1)[0]
         if first in names and first != "bash" and "=" in line:
             return Message(
                 role="assistant",

@@ -40,9 +40,10 @@ def _delegate_task(runtime: ToolRuntime, prompt: str, files: Optional[list[str]]
                                  task_timeout=_seconds("timeout", timeout),
                                  persona=persona or None)
     who = manager.tasks[task_id].persona.name
-    return (f"Started {task_id} ({who}). It works in its own workspace; check it with "
-            f"task_status(task_id={task_id!r}), then copy what it made here with "
-            f"collect_file(task_id={task_id!r}, path=...).")
+    return (f"Started {task_id} ({who}). Its files are in its own workspace, which your "
+            f"commands cannot see: task_status(task_id={task_id!r}) says how it is doing and "
+            f"lists them, and collect_file(task_id={task_id!r}, path=...) copies one into "
+            "yours.")
 
 
 def _delegate_persona_task(runtime: ToolRuntime, prompt: str, persona: str,
@@ -65,7 +66,8 @@ def _task_status(runtime: ToolRuntime, task_id: str) -> str:
     if task.running:
         return f"running for {task.seconds:.0f} s"
     result = f"; it said: {task.result}" if task.result else ""
-    return f"{status}{result}\nFiles in its workspace: {_listing(task.agent.runtime)}"
+    return (f"{status}{result}\nFiles in its own workspace (collect_file copies them into "
+            f"yours): {_listing(task.agent.runtime)}")
 
 
 def _collect_file(runtime: ToolRuntime, task_id: str, path: str,

@@ -135,7 +135,8 @@ class TaskManager:
             running = sum(task.running for task in self.tasks.values())
             if running >= self.max_tasks:
                 raise TaskError(
-                    f"{running} tasks are running, the most allowed at once (max_tasks, "
+                    f"{running} {'task is' if running == 1 else 'tasks are'} running, the most "
+                    "allowed at once (max_tasks, "
                     "PYGENT_MAX_TASKS); wait for one to finish (task_status) and try again")
             task_id = f"task-{next(self._ids)}"
             placeholder = Task(task_id, prompt, chosen, _Pending(), parent_runtime,

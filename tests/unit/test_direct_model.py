@@ -122,3 +122,43 @@ def test_each_call_gets_its_own_id() -> None:
     first = model.chat(user("ls"), "", schemas(*TOOLS)).tool_calls or []
     second = model.chat(user("ls"), "", schemas(*TOOLS)).tool_calls or []
     assert first[0].id != second[0].id
+
+
+def run_lines(text: str, names: tuple[str, ...] = (*TOOLS, "delegate_task")) -> list[tuple]:
+    """Every call the direct model makes for one message, each answered, until it stops."""
+    messages = user(text)
+    made: list[tuple] = []
+    for _ in range(10):
+        reply = DirectModel().chat(messages, "", schemas(*names))
+        name, arguments = only_call(reply)
+        made.append((name, arguments))
+        if name == "stop":
+            return made
+        messages += [reply.to_dict(), {"role": "tool", "content": "ok",
+                                         "tool_call_id": reply.tool_calls[0].id}]
+    raise AssertionError(f"never stopped: {made}")
+
+
+def test_a_message_of_several_lines_runs_one_call_per_tool_line_in_order_then_stops() -> None:
+    made = run_lines('write_file path="a.txt" content="A"\n'
+                     "cat a.txt\n"
+                     "wc -c a.txt\n"
+                     'write_file path="b.txt" content="B"')
+    assert made == [("write_file", {"path": "a.txt", "content": "A"}),
+                    ("bash", {"cmd": "cat a.txt\nwc -c a.txt"}),
+                    ("write_file", {"path": "b.txt", "content": "B"}),
+                    ("stop", {})]
+
+
+def test_a_quoted_value_may_span_lines_and_stays_one_call() -> None:
+    made = run_lines('delegate_task prompt="write_file path=a.txt content=hi\n'
+                     'echo made >> a.txt"\nls')
+    assert made == [("delegate_task", {"prompt": "write_file path=a.txt content=hi\n"
+                                                 "echo made >> a.txt"}),
+                    ("bash", {"cmd": "ls"}), ("stop", {})]
+
+
+def test_a_tool_name_inside_an_open_shell_quote_is_part_of_the_script() -> None:
+    made = run_lines("echo 'one\nwrite_file is just text here'\necho two")
+    assert made == [("bash", {"cmd": "echo 'one\nwrite_file is just text here'\necho two"}),
+                    ("stop", {})]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -26,6 +25,7 @@ from pygent.domain.errors import ConfigError
 from pygent.domain.persona import Persona
 from pygent.models import set_custom_model
 from tests.fakes import FakeModel, call, calls
+from tests.processes import eventually, long_sleep, processes_running
 
 LOCAL = Settings(backend="direct", use_docker=False, confine=False)
 
@@ -44,17 +44,12 @@ def marker() -> str:
     return f"pygent-test-{uuid.uuid4().hex[:12]}"
 
 
-def alive(mark: str) -> bool:
-    return subprocess.run(["pgrep", "-f", mark], capture_output=True).returncode == 0
+def alive(command: str) -> bool:
+    return bool(processes_running(command))
 
 
-def gone(mark: str, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while alive(mark):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+def gone(command: str, within: float = 10.0) -> bool:
+    return eventually(lambda: not alive(command), within)
 
 
 def task_threads() -> list[threading.Thread]:
@@ -128,17 +123,19 @@ def test_bad_task_arguments_are_errors_the_model_can_fix(
 
 # -- what ends a task -----------------------------------------------------------------------
 def test_a_task_past_its_time_limit_is_stopped_and_its_command_killed(agent: Agent) -> None:
-    mark = marker()
-    delegate(agent, prompt=f"sleep 300 # {mark}", timeout=1)
+    sleep = long_sleep()
+    delegate(agent, prompt=sleep, timeout=1)
+    assert eventually(lambda: alive(sleep))
     assert agent.tasks.wait("task-1", 30) == "timeout: the task ran longer than 1 s"
-    assert gone(mark)
+    assert gone(sleep)
 
 
 def test_a_step_past_its_limit_stops_the_task(agent: Agent) -> None:
-    mark = marker()
-    delegate(agent, prompt=f"echo quick\nsleep 300 # {mark}", step_timeout=1.5)
+    sleep = long_sleep()
+    delegate(agent, prompt=f'write_file path="a" content="quick"\n{sleep}', step_timeout=1.5)
+    assert eventually(lambda: alive(sleep))
     assert agent.tasks.wait("task-1", 30) == "timeout: a step ran longer than 1.5 s"
-    assert gone(mark)
+    assert gone(sleep)
 
 
 def test_a_sub_agent_that_hits_its_step_limit_ended_unfinished() -> None:
@@ -166,10 +163,9 @@ def test_a_sub_agent_that_raises_is_a_failed_task_not_a_crash() -> None:
 # -- limits ------------------------------------------------------------------------------------
 def test_more_tasks_than_max_tasks_at_once_are_refused_until_one_ends() -> None:
     with Agent(settings=replace(LOCAL, max_tasks=1)) as parent:
-        mark = marker()
-        assert not delegate(parent, prompt=f"sleep 2 # {mark}")[1]
+        assert not delegate(parent, prompt="sleep 2")[1]
         answer, is_error = delegate(parent, prompt="true")
-        assert is_error and "1 tasks are running" in answer and "PYGENT_MAX_TASKS" in answer
+        assert is_error and "1 task is running" in answer and "PYGENT_MAX_TASKS" in answer
         assert parent.tasks.wait("task-1", 30) == "finished"
         assert not delegate(parent, prompt="true")[1]
 
@@ -301,28 +297,24 @@ def test_a_delegated_agent_has_a_fresh_workspace_no_history_and_nobody_to_ask(
 # -- stopping ----------------------------------------------------------------------------------
 def test_cleaning_up_the_parent_runtime_stops_its_tasks_and_their_commands() -> None:
     manager = TaskManager(lambda: Agent(settings=LOCAL))
-    mark = marker()
+    sleep = long_sleep()
     parent = Runtime(settings=LOCAL)
-    task_id = manager.start_task(f"sleep 300 # {mark}", parent)
+    task_id = manager.start_task(sleep, parent)
     workspace = manager.tasks[task_id].workspace
-    deadline = time.monotonic() + 10
-    while not alive(mark) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert eventually(lambda: alive(sleep))
     parent.cleanup()
     assert manager.status(task_id) == "cancelled: the parent session ended"
-    assert gone(mark) and task_threads() == []
+    assert gone(sleep) and task_threads() == []
     assert workspace is not None and not workspace.exists()
 
 
 def test_closing_the_agent_stops_every_task_and_leaves_no_thread() -> None:
-    marks = [marker(), marker()]
+    sleeps = [long_sleep(), long_sleep()]
     with Agent(settings=LOCAL) as parent:
-        for mark in marks:
-            delegate(parent, prompt=f"sleep 300 # {mark}")
-        deadline = time.monotonic() + 10
-        while not all(map(alive, marks)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert all(gone(mark) for mark in marks)
+        for sleep in sleeps:
+            delegate(parent, prompt=sleep)
+        assert eventually(lambda: all(map(alive, sleeps)))
+    assert all(gone(sleep) for sleep in sleeps)
     assert task_threads() == [] and [t for t in threading.enumerate()
                                      if t.name.startswith("pygent-task")] == []
     assert {task.status for task in parent.tasks.tasks.values()} == {

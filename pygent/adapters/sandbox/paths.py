@@ -258,8 +258,8 @@ class WorkspaceFiles:
         top.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd = self._open_file(parts, os.O_RDONLY, create=False)
-            with os.fdopen(fd, "rb") as handle, top.open("wb") as out:
-                shutil.copyfileobj(handle, out)  # in pieces: a huge file never fills memory
+            with os.fdopen(fd, "rb") as handle, top.open("wb") as copy:
+                shutil.copyfileobj(handle, copy)  # in pieces: a huge file never fills memory
         except OSError as exc:
             raise _file_error("export", path, exc) from None
         return top
