@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..domain.errors import PygentError
+from ..domain.visible import visible
 from .approval import Approval
+from .task_report import describe_tasks, ended_line, task_manager
 
 
 @dataclass
@@ -106,6 +108,40 @@ def new_command(session: Session, args: str) -> CommandOutcome:
     )
 
 
+def tasks_command(session: Session, args: str) -> CommandOutcome:
+    """List the delegated tasks, or stop running ones (``/tasks stop ID``)."""
+    words = args.split()
+    manager = task_manager(session.agent)
+    if not words:
+        tools = getattr(session.agent, "tools", None)
+        offered = tools is None or "delegate_task" in tools
+        return CommandOutcome(describe_tasks(manager, can_delegate=offered))
+    if words[0].lower() != "stop" or len(words) < 2:
+        return CommandOutcome("Usage: /tasks lists the tasks; /tasks stop ID (or all) stops "
+                              "one, for example /tasks stop task-1", is_error=True)
+    if manager is None or not manager.tasks:
+        return CommandOutcome("No delegated tasks to stop.", is_error=True)
+    wanted = words[1:]
+    if [w.lower() for w in wanted] == ["all"]:
+        wanted = [task.id for task in manager.tasks.values() if task.running]
+        if not wanted:
+            return CommandOutcome("No task is running.")
+    lines: list[str] = []
+    failed = False
+    for word in wanted:
+        task = manager.tasks.get(word) or manager.tasks.get(f"task-{word}")
+        if task is None:
+            lines.append(visible(manager.status(word), keep_newlines=False))
+            failed = True
+        elif not task.running:
+            lines.append(f"{ended_line(task)}: already ended, nothing to stop")
+        else:
+            manager.stop(task.id, "cancelled: stopped with /tasks stop")
+            still = ": still ending; its sandbox was released" if task.running else ""
+            lines.append(ended_line(task) + still)
+    return CommandOutcome("\n".join(lines), is_error=failed)
+
+
 def exit_command(session: Session, args: str) -> CommandOutcome:
     """End the session."""
     return CommandOutcome("Bye.", exit=True)
@@ -144,8 +180,15 @@ COMMANDS: dict[str, Command] = {
                 "no is sent to the model as the command's result. /confirm off stops asking. "
                 "Without an argument, shows the current state.", confirm_command, "[on|off]",
                 "on|off"),
-        Command("exit", "leave (Ctrl-D does the same) and clean up the sandbox",
-                "Ends the session, stops the sandbox and removes a temporary workspace.",
+        Command("tasks", "list the delegated tasks and their status, or stop one",
+                "Lists the tasks the model delegated to sub-agents (delegate_task): id, "
+                "status, time, persona, the prompt's first line and the task's own "
+                "workspace. /tasks stop ID stops a running task and releases its sandbox; "
+                "/tasks stop all stops every running one.", tasks_command, "[stop ID|all]",
+                "stop"),
+        Command("exit", "leave (Ctrl-D does the same), stopping tasks and the sandbox",
+                "Ends the session: stops its running tasks and the sandbox, and removes a "
+                "temporary workspace.",
                 exit_command),
     )
 }

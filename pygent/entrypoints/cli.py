@@ -177,7 +177,7 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
 def interactive(args: argparse.Namespace) -> int:
     """The REPL."""
     from .cli_render import Renderer
-    from .cli_repl import run_repl
+    from .cli_repl import run_repl, say_tasks_stop
 
     renderer = Renderer()
     settings = load_cli_settings(args)
@@ -186,9 +186,12 @@ def interactive(args: argparse.Namespace) -> int:
     session = open_session(settings, renderer)
     try:
         return run_repl(session, settings, renderer)
-    finally:
-        renderer.spinner.stop()
-        session.agent.close()  # the sandbox, the history, a local model server
+    finally:  # every way out: /exit, Ctrl-D, an error, SIGTERM or SIGHUP (SystemExit)
+        try:
+            renderer.spinner.stop()
+            say_tasks_stop(session, renderer)  # may fail on a terminal that hung up
+        finally:
+            session.agent.close()  # the tasks, the sandbox, the history, a local model server
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 
 from ..app.commands import COMMANDS, CommandOutcome, Session, find_command, is_command, run_command
+from ..app.task_report import ended_line, task_manager
 from ..container import resolve_backend
 from ..domain.errors import PygentError, StepCancelled
+from ..domain.events import Event, ToolCallStarted
 from .cli import ctrl_c_cancels
 from .cli_render import DIM, RED, Renderer
 
 if TYPE_CHECKING:
     from ..app.settings import Settings
+    from ..app.tasks import Task
 
 PROMPT = "vc> "
 
@@ -68,6 +73,59 @@ class SlashCompleter(Completer):
         for choice in choices:
             if choice.startswith(word):
                 yield Completion(choice, -len(word))
+
+
+class TaskNotices:
+    """Says when a delegated task ends, at a moment that cannot garble the screen.
+
+    A task ends in its own thread, so its line waits in a queue for the main thread: it is
+    printed above the prompt while the prompt waits for input (prompt_toolkit redraws the
+    prompt and what was typed below it), between a step's tool calls, or before the next
+    prompt.
+    """
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.pending: deque[str] = deque()
+        self.app: Optional[Application[Any]] = None  # the prompt, while it may be waiting
+
+    def __call__(self, task: Task) -> None:
+        """The task manager's listener, called from the task's thread."""
+        self.pending.append(ended_line(task))
+        app = self.app
+        loop = app.loop if app is not None and app.is_running else None
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._above_prompt)
+            except RuntimeError:  # the prompt just ended: the next flush prints the line
+                pass
+
+    def _above_prompt(self) -> None:
+        if self.pending and self.app is not None and self.app.is_running:
+            run_in_terminal(self.flush)
+
+    def flush(self) -> None:
+        """Print the lines waiting, from the main thread."""
+        while self.pending:
+            try:
+                line = self.pending.popleft()
+            except IndexError:
+                return
+            self.renderer.notice(line)
+
+    def event(self, event: Event) -> None:
+        """An agent listener that runs before the renderer: flush before each tool call."""
+        if isinstance(event, ToolCallStarted):
+            self.flush()
+
+
+def say_tasks_stop(session: Session, renderer: Renderer) -> None:
+    """As the session ends: name the tasks still running, which closing the agent stops."""
+    manager = task_manager(session.agent)
+    running = [task.id for task in manager.tasks.values() if task.running] if manager else []
+    if running:
+        renderer.notice(f"Stopping {len(running)} running task{'s' * (len(running) > 1)}: "
+                        f"{', '.join(running)}")
 
 
 def banner(session: Session, settings: Settings) -> list[str]:
@@ -137,19 +195,28 @@ def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
     renderer.line(head, "\x1b[1m")
     for hint in hints:
         renderer.line(hint, "\x1b[2m")
+    notices = TaskNotices(renderer)
+    manager = task_manager(session.agent)
+    if manager is not None:
+        manager.subscribe(notices)
+    session.agent.subscribe(notices.event)
     session.agent.subscribe(renderer.event)
     if not sys.stdin.isatty():  # piped input: plain lines, no line editor
         for line in sys.stdin:
+            notices.flush()
             renderer.line(PROMPT + line.rstrip("\n"))
             if line.strip() and not handle_line(session, settings, renderer, line.strip()):
                 break
+        notices.flush()
         return show_totals(session, renderer)
     prompt: PromptSession[str] = PromptSession(
         history=FileHistory(str(history_path())),
         completer=SlashCompleter(),
         complete_while_typing=False,
     )
+    notices.app = prompt.app
     while True:
+        notices.flush()
         try:
             line = prompt.prompt(PROMPT)
         except KeyboardInterrupt:

@@ -209,3 +209,41 @@ def test_an_upload_and_a_download_pass_the_page_s_guard(server: Server, tmp_path
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="notes.txt").click()
         assert Path(download.value.path()).read_text() == "uploaded"
+
+
+def test_delegated_tasks_show_their_status_and_none_outlives_the_server(server: Server) -> None:
+    from tests.processes import eventually, long_sleep, processes_running
+
+    stopped, left_running = long_sleep(), long_sleep()
+    with browser_page() as page:
+        page.goto(server.login_url)
+        workspace_of(page)
+        box = page.get_by_test_id("stChatInputTextArea")
+        sidebar = page.get_by_test_id("stSidebar")
+        box.fill('delegate_task prompt="write_file path=\\"b.txt\\" content=\\"hi\\""')
+        box.press("Enter")
+        page.get_by_text(re.compile(r"^task-1 finished \(Pygent, \d+ s\)$")).wait_for(
+            timeout=60_000)  # the conversation says so once the task ends
+        sidebar.get_by_text(re.compile(r"^task-1 · finished · \d+ s · Pygent$")).wait_for(
+            timeout=60_000)
+        box.fill("/tasks")
+        box.press("Enter")
+        page.locator("code").filter(has_text="task-1  finished").first.wait_for(timeout=60_000)
+
+        box.fill(f'delegate_task prompt="{stopped}"')
+        box.press("Enter")
+        sidebar.get_by_text(re.compile(r"^task-2 · running · ")).wait_for(timeout=60_000)
+        assert eventually(lambda: bool(processes_running(stopped)))
+        sidebar.get_by_role("button", name="Stop task-2").click()
+        sidebar.get_by_text(re.compile(r"^task-2 · cancelled: stopped from the page")).wait_for(
+            timeout=60_000)
+        assert processes_running(stopped) == []
+
+        box.fill(f'delegate_task prompt="{left_running}"')
+        box.press("Enter")
+        sidebar.get_by_text(re.compile(r"^task-3 · running · ")).wait_for(timeout=60_000)
+        assert eventually(lambda: bool(processes_running(left_running)))
+        page.screenshot(path=str(SCREENSHOT.with_name("web-tasks-e2e.png")), full_page=True)
+    log = server.stop()
+    assert server.process.returncode == 0, log
+    assert processes_running(left_running) == [], "a task outlived the server"

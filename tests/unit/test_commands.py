@@ -33,7 +33,7 @@ def test_help_lists_every_command_with_its_summary(session: Session) -> None:
     for command in COMMANDS.values():
         assert f"/{command.name}" in text
         assert command.summary in text
-    assert {"help", "cmd", "cp", "new", "exit", "confirm"} <= set(COMMANDS)
+    assert {"help", "cmd", "cp", "new", "exit", "confirm", "tasks"} <= set(COMMANDS)
 
 
 def test_help_for_one_command_shows_its_usage_and_details(session: Session) -> None:

@@ -182,7 +182,8 @@ def test_turning_a_tool_off_removes_it_from_the_schema_and_the_prompt_of_that_ta
         send(at, "hello")
         send(other, "hello")
     mine, theirs = model.requests
-    assert [t["function"]["name"] for t in mine["tools"]] == ["write_file", "stop", "ask_user"]
+    names = [t["function"]["name"] for t in mine["tools"]]
+    assert "bash" not in names and {"write_file", "stop", "ask_user"} <= set(names)
     assert "bash:" not in mine["messages"][0]["content"]
     assert "bash" in [t["function"]["name"] for t in theirs["tools"]]
     assert "bash" in pygent.tools()
@@ -612,3 +613,82 @@ def test_the_server_command_carries_no_token(monkeypatch: pytest.MonkeyPatch) ->
     command = web.server_command(args)
     assert "--open-browser" in command
     assert not any("a-token-set-by-the-user-123" in part for part in command)
+
+
+# -- delegated tasks ----------------------------------------------------------------------------
+DELEGATE_WRITE = 'delegate_task prompt="write_file path=\\"b.txt\\" content=\\"hi\\""'
+
+
+def sidebar_tasks(at: AppTest) -> list[str]:
+    """The Tasks section's lines, as the page draws them."""
+    return [plain(m.value) for m in at.sidebar.markdown if m.value.startswith("**task")]
+
+
+def test_the_sidebar_lists_delegated_tasks_and_the_conversation_says_when_one_ends() -> None:
+    from pygent.app.task_report import duration
+
+    at = open_page()
+    assert "None yet." in plain(at.sidebar.caption[1].value)
+    send(at, DELEGATE_WRITE)
+    session = session_of(at)
+    assert session.tasks is not None and session.tasks.wait("task-1", 30) == "finished"
+    at.run()
+    task = session.tasks.tasks["task-1"]
+    assert sidebar_tasks(at) == [f"**task-1** · finished · {duration(task.seconds)} · Pygent"]
+    captions = [plain(c.value) for c in at.sidebar.caption]
+    assert f'write_file path="b.txt" content="hi"\n\nworkspace: {task.workspace}' in captions
+    assert plain(at.info[-1].value) == f"task-1 finished (Pygent, {duration(task.seconds)})"
+    send(at, "/tasks")
+    assert "task-1  finished  " in at.code[-1].value
+    assert f"  workspace: {task.workspace}" in at.code[-1].value
+    assert not at.exception
+
+
+def test_a_running_task_has_a_stop_button_that_ends_it_and_its_process() -> None:
+    from tests.processes import eventually, long_sleep, processes_running
+
+    command = long_sleep()
+    at = send(open_page(), f'delegate_task prompt="{command}"')
+    assert eventually(lambda: bool(processes_running(command)))
+    at.run()
+    assert sidebar_tasks(at)[0].startswith("**task-1** · running · ")
+    at.button(key="stop-task:task-1").click().run()
+    assert processes_running(command) == []
+    assert sidebar_tasks(at)[0].startswith("**task-1** · cancelled: stopped from the page · ")
+    assert not [b for b in at.sidebar.button if b.label == "Stop task-1"]
+    assert plain(at.info[-1].value).startswith("task-1 cancelled: stopped from the page (Pygent")
+
+
+def test_closing_a_tab_s_session_stops_its_tasks() -> None:
+    from tests.processes import eventually, long_sleep, processes_running
+
+    command = long_sleep()
+    at = send(open_page(), f'delegate_task prompt="{command}"')
+    assert eventually(lambda: bool(processes_running(command)))
+    send(at, "/exit")
+    assert processes_running(command) == []
+
+
+def test_a_task_s_prompt_and_status_are_drawn_as_they_are_never_as_markdown() -> None:
+    at = open_page()
+    session = session_of(at)
+    assert session.tasks is not None
+    prompt = "echo **bold** ![x](http://evil.example/x.png) \x1b[2J"
+    session.tasks.wait(session.tasks.start_task(prompt, session.agent.runtime), 30)
+    at.run()
+    (caption,) = [c.value for c in at.sidebar.caption if "evil" in c.value]
+    assert caption.startswith(r"echo \*\*bold\*\* \!\[x\]\(http\:\/\/evil\.example\/x\.png\) ")
+    assert plain(caption).startswith(r"echo **bold** ![x](http://evil.example/x.png) \x1b[2J")
+    assert "\x1b" not in caption
+
+
+def test_a_task_s_line_never_splits_text_that_is_still_streaming() -> None:
+    from pygent.entrypoints.web.transcript import Entry
+
+    transcript = Transcript()
+    transcript(AssistantDelta("Hel"))
+    transcript.add_aside(Entry("task", "task-1 finished (Pygent, 1 s)"))
+    transcript(AssistantDelta("lo"))
+    transcript(AssistantText("Hello"))
+    assert [(e.kind, e.text) for e in transcript.snapshot()] == [
+        ("task", "task-1 finished (Pygent, 1 s)"), ("assistant", "Hello")]

@@ -100,6 +100,8 @@ def render_agent_entry(entry: Entry, expanded: bool) -> None:
         render_tool(entry, expanded)
     elif entry.kind == "error":
         st.error(unlink_images(f"{entry.text}\n\n{entry.hint}"))
+    elif entry.kind == "task":  # a task's status: shown as it is, never as Markdown
+        st.info(literal(entry.text))
     else:
         st.info(unlink_images(entry.text))
 

@@ -20,6 +20,8 @@ from typing import Any, Callable, Optional
 from ...app.approval import Approval
 from ...app.commands import Session, is_command, run_command
 from ...app.registry import ToolRegistry
+from ...app.task_report import ended_line, task_manager
+from ...app.tasks import Task, TaskManager
 from ...domain.errors import StepCancelled
 from .transcript import Entry, Transcript, entries_from_conversation, explain
 
@@ -117,6 +119,9 @@ class WebSession:
         approval.ask = self.confirm
         agent.guard = approval
         agent.subscribe(self.transcript)
+        self.tasks: Optional[TaskManager] = task_manager(agent)
+        if self.tasks is not None:  # the transcript, not self: a gone tab is still collected
+            self.tasks.subscribe(_TaskEnded(self.transcript))
         self.commands = Session(agent, approval)
         self.ended = False
         self._worker: Optional[threading.Thread] = None
@@ -182,6 +187,16 @@ class WebSession:
             self.close()
 
     # -- the sidebar --------------------------------------------------------------------------
+    def task_list(self) -> list[Task]:
+        """The delegated tasks of this tab's agent, oldest first."""
+        return list(self.tasks.tasks.values()) if self.tasks is not None else []
+
+    def stop_task(self, task_id: str) -> None:
+        """The sidebar's Stop button: end one task like ``/tasks stop ID``."""
+        task = self.tasks.tasks.get(task_id) if self.tasks is not None else None
+        if self.tasks is not None and task is not None and task.running:
+            self.tasks.stop(task_id, "cancelled: stopped from the page")
+
     def new_conversation(self) -> None:
         """What ``/new`` does: forget the conversation, keep the sandbox and its files."""
         if not self.busy:
@@ -224,6 +239,16 @@ class WebSession:
             self.stop()
         self._finalizer()
         _live.discard(self)
+
+
+class _TaskEnded:
+    """Adds ``task-1 finished (Pygent, 3 s)`` to the transcript when a task ends."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.transcript = transcript
+
+    def __call__(self, task: Task) -> None:
+        self.transcript.add_aside(Entry("task", ended_line(task)))
 
 
 def live_sessions() -> list[WebSession]:

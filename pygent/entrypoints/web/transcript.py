@@ -22,7 +22,7 @@ from ...domain.messages import Message
 
 @dataclass
 class Entry:
-    """One block of the page: user, assistant, tool, command, notice or error."""
+    """One block of the page: user, assistant, tool, command, notice, task or error."""
 
     kind: str
     text: str = ""
@@ -46,6 +46,16 @@ class Transcript:
         """Append one entry."""
         with self._lock:
             self._entries.append(entry)
+
+    def add_aside(self, entry: Entry) -> None:
+        """Append an entry from another thread (a task that ended) without cutting a stream.
+
+        Text still streaming stays last, so the deltas after it still join it.
+        """
+        with self._lock:
+            streaming = self._streaming()
+            at = len(self._entries) - (streaming is not None)
+            self._entries.insert(at, entry)
 
     def update(self, entry: Entry, **changes: object) -> None:
         """Change fields of an entry already added (a command that has finished)."""

@@ -16,16 +16,20 @@ from typing import Any, Callable, Optional, Union
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ...app.task_report import HOW_TO_DELEGATE, duration, one_line, workspace_text
+from ...app.tasks import Task
 from ...domain.errors import SandboxError
 from . import CONFIG_VAR
 from .chat import render_conversation
 from .files import read_workspace_file, workspace_files
+from .safe_markdown import literal
 from .session import WebSession, sweep_sessions
 from .transcript import explain
 
 SESSION_KEY = "pygent_session"
 DEFERRED_DOWNLOADS = tuple(int(p) for p in st.__version__.split(".")[:2]) >= (1, 52)
 EAGER_DOWNLOAD_LIMIT = 5 * 1024 * 1024
+TASK_POLL_SECONDS = 1.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -114,7 +118,7 @@ def model_label(agent: Any) -> str:
 
 # -- the sidebar --------------------------------------------------------------------------------
 def render_sidebar(session: WebSession, busy: bool) -> None:
-    """Who, where, which tools, and the workspace's files."""
+    """Who, where, which tools, the delegated tasks, and the workspace's files."""
     agent = session.agent
     with st.sidebar:
         st.header(agent.persona.name)
@@ -129,8 +133,42 @@ def render_sidebar(session: WebSession, busy: bool) -> None:
             enabled = st.toggle(spec.name, value=spec.name in agent.tools, key=f"tool:{spec.name}",
                                 help=spec.description, disabled=busy)
             session.set_tool_enabled(spec.name, enabled)
+        render_tasks(session)
         render_upload(session)
         render_files(Path(agent.runtime.workspace))
+
+
+def render_tasks(session: WebSession) -> None:
+    """Each delegated task and its status, refreshed while one runs.
+
+    Once the last one ends, the whole page reruns so the conversation shows its
+    ``task-1 finished`` line. A task's prompt and status are drawn as they are, not as Markdown.
+    """
+    st.subheader("Tasks")
+    drawn_running = any(task.running for task in session.task_list())
+
+    @st.fragment(run_every=TASK_POLL_SECONDS if drawn_running else None)
+    def task_list() -> None:
+        tasks = session.task_list()
+        if not tasks:
+            st.caption(literal(f"None yet. {HOW_TO_DELEGATE}."))
+        for task in tasks:
+            render_task(session, task)
+        if drawn_running and not any(task.running for task in tasks):
+            st.rerun()
+
+    task_list()
+
+
+def render_task(session: WebSession, task: Task) -> None:
+    """One task: id, status, time and persona; its prompt and workspace below."""
+    st.markdown(f"**{literal(task.id)}** · " + literal(
+        f"{one_line(task.status, 80)} · {duration(task.seconds)} · "
+        f"{one_line(task.persona.name, 40)}"))
+    st.caption(literal(f"{one_line(task.prompt, 60)}\n\nworkspace: {workspace_text(task)}"))
+    if task.running:
+        st.button(f"Stop {task.id}", key=f"stop-task:{task.id}", on_click=session.stop_task,
+                  args=(task.id,), help="Ends the task like /tasks stop; its sandbox is released.")
 
 
 def render_upload(session: WebSession) -> None:
