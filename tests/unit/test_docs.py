@@ -1,13 +1,18 @@
-"""The configuration page is generated from Settings, so it cannot drift.
+"""The configuration page is generated from Settings, so it cannot drift; the snippets run.
 
 Regenerate with: python tests/unit/test_docs.py --write
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
+
+import pytest
 
 from pygent.app.settings import Settings
 
@@ -36,10 +41,10 @@ def render_table() -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for f in fields(Settings):
-        env = f.metadata.get("env")
+        names = [f"`{f.metadata[key]}`" for key in ("env", "env_json") if f.metadata.get(key)]
         flags = [f"`{flag}`" for flag in f.metadata.get("flag", "").split(" | ") if flag]
         rows.append(
-            f"| `{f.name}` | {', '.join([f'`{env}`' if env else 'file only', *flags])} | "
+            f"| `{f.name}` | {', '.join([*(names or ['file only']), *flags])} | "
             f"{PROJECT.get(f.metadata.get('project'), 'no')} | {_default(f)} | "
             f"{f.metadata['doc'].replace('|', chr(92) + '|')} |"
         )
@@ -55,21 +60,67 @@ def test_the_configuration_page_lists_every_setting_as_settings_defines_it() -> 
     assert current_table() == render_table(), "run: python tests/unit/test_docs.py --write"
 
 
-def test_every_python_snippet_on_the_custom_models_page_runs_as_written(tmp_path: Path) -> None:
-    import os
-    import re
-    import subprocess
-    import sys
+#: Pages whose Python snippets run offline, as written, and how many each has at least.
+#: local-models.md's llama.cpp snippet needs a model file, so only its others run.
+SNIPPET_PAGES = {"custom-models.md": 5, "configuration.md": 1, "tasks.md": 2,
+                 "local-models.md": 1}
 
-    page = PAGE.with_name("custom-models.md").read_text()
-    snippets = re.findall(r"```python\n(.*?)```", page, re.S)
-    assert len(snippets) >= 4
+
+def python_snippets(name: str) -> list[str]:
+    """The page's ```python blocks that run offline (not the one that loads a model)."""
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.with_name(name).read_text(), re.S)
+    return [block for block in blocks if "import xllamacpp" not in block]
+
+
+def promised_output(snippet: str) -> list[str]:
+    """What ``print(...)  # text`` comments say the snippet prints; ``...`` stands for more."""
+    pieces: list[str] = []
+    for line in snippet.splitlines():
+        code, sep, comment = line.partition("  # ")
+        if sep and code.lstrip().startswith("print("):
+            pieces += [piece.strip() for piece in comment.split("...") if piece.strip()]
+    return pieces
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPET_PAGES))
+def test_every_python_snippet_on_a_page_runs_as_written_and_prints_what_it_says(
+    name: str, tmp_path: Path
+) -> None:
+    snippets = python_snippets(name)
+    assert len(snippets) >= SNIPPET_PAGES[name]
     env = {**os.environ, "PYGENT_USE_DOCKER": "0", "HOME": str(tmp_path)}
     for snippet in snippets:
         done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
                               timeout=120, cwd=tmp_path, env=env)
         assert done.returncode == 0, f"{snippet}\n{done.stderr}"
-    assert "HELLO" in done.stdout  # the last one: set_custom_model
+        for piece in promised_output(snippet):
+            assert piece in done.stdout, f"{snippet}\nprinted:\n{done.stdout}"
+
+
+def test_the_pages_promise_output_the_snippet_checks_can_see() -> None:
+    promised = {name: sum(len(promised_output(s)) for s in python_snippets(name))
+                for name in SNIPPET_PAGES}
+    assert all(promised.values()), promised  # else a page's comments stopped saying anything
+    assert promised_output('print(x)  # a ... b\nx = 1  # not printed') == ["a", "b"]
+
+
+def toml_blocks(page: Path) -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", page.read_text(), re.S)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in PAGE.parent.glob("*.md") if toml_blocks(p)))
+def test_every_settings_file_on_a_page_loads(name: str, tmp_path: Path) -> None:
+    from pygent.app.settings import load_settings
+
+    for number, block in enumerate(toml_blocks(PAGE.with_name(name))):
+        path = tmp_path / f"settings-{number}.toml"
+        path.write_text(block)
+        settings = load_settings(str(path), environ={"HOME": str(tmp_path)}, cwd=tmp_path)
+        if "[[task_personas]]" in block:
+            names = re.findall(r'^name = "(.*)"$', block, re.M)
+            assert [persona.name for persona in settings.task_personas] == names
+            assert settings.max_tasks == 2 and settings.task_timeout == 600
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
