@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 from .messages import Message
 from .sandbox import CommandResult
@@ -103,3 +104,23 @@ class HistoryPort(Protocol):
 
     def close(self) -> None:
         """Release the log (a file); nothing is appended after this."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs jobs at once, here (threads) or on a cluster (Ray): a batch's tasks, one per job.
+
+    A job is a module-level function whose arguments and result pickle, so a cluster can
+    run it on another machine; it builds its own agent and sandbox where it runs.
+    """
+
+    workers: int
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start ``job(*args)`` when a worker is free; its result or error comes in the future."""
+
+    def cancel(self, future: Future[Any]) -> None:
+        """Stop a job: drop it if it has not started, end it if the executor can."""
+
+    def shutdown(self) -> None:
+        """Stop every job still pending or running and release the workers; safe twice."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__
 from ..app.settings import Settings, load_settings
+from .cli_batch import add_batch_parser
 from .flags import add_setting_flags, setting_overrides
 
 if TYPE_CHECKING:
@@ -42,12 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--prompt", metavar="TASK",
                         help="run TASK until the model stops, print the answer, exit")
     add_setting_flags(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{run}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,batch}")
     run = commands.add_parser("run", help="run a task until the model stops, print the answer",
                               description="Run TASK until the model stops; print the final "
                                           "answer on stdout and tool calls on stderr.")
     run.add_argument("task", nargs="+", metavar="TASK", help="what to do")
     add_setting_flags(run, suppress=True)  # flags given before ``run`` are kept
+    add_batch_parser(commands)
     return parser
 
 
@@ -222,6 +224,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .cli_render import Renderer
 
     try:
+        if args.command == "batch":
+            from .cli_batch import batch
+
+            return batch(args, load_cli_settings(args))
         return one_shot(args, task) if task is not None else interactive(args)
     except KeyboardInterrupt:
         Renderer(out=sys.stderr).notice("Interrupted.")
