@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from dependency_injector import containers, providers
 
@@ -21,7 +21,7 @@ from .app.approval import Approval
 from .app.registry import ToolRegistry, default_registry, with_ask_user, without_task_tools
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
-from .domain.ports import HistoryPort, ModelPort, SandboxPort
+from .domain.ports import Executor, HistoryPort, ModelPort, SandboxPort
 from .models import custom_model
 from .runtime import Runtime
 from .tasks import TaskManager
@@ -178,6 +178,34 @@ def make_local_sandbox(settings: Settings) -> SandboxPort:
     if sandbox.unconfined_reason.startswith("bubblewrap cannot"):  # installed, yet failing
         log.warning("Local commands run unconfined: %s", sandbox.unconfined_reason)
     return sandbox
+
+
+def make_executor(kind: str, workers: int, settings: Settings,
+                  address: Optional[str] = None) -> Executor:
+    """Where batch jobs run: threads here, or Ray tasks (on Docker nodes when Docker is asked)."""
+    if kind == "ray":
+        from .adapters.executors.ray import RayExecutor
+        from .batch import cancel_running
+
+        resources = {"docker": 1.0} if settings.use_docker else None
+        return RayExecutor(workers, address=address, resources=resources,
+                           interrupt=cancel_running)
+    from .adapters.executors.threads import ThreadExecutor
+
+    return ThreadExecutor(workers)
+
+
+def infrastructure_test(kind: str) -> Callable[[BaseException], bool]:
+    """Whether a job's failure is the executor's (a rerun with --retry-errors tries again).
+
+    A batch job returns its own errors as results, so whatever a thread job raises is ours;
+    on Ray, the adapter tells a dead worker or a lost node from a job's error.
+    """
+    if kind == "ray":
+        from .adapters.executors.ray import infrastructure_error
+
+        return infrastructure_error
+    return lambda exc: True
 
 
 def make_history(settings: Settings) -> Optional[HistoryPort]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,38 @@ def docker_image() -> str:
     tag = docker_image_or_skip()
     os.environ["PYGENT_IMAGE"] = tag  # what a Runtime or the CLI asks for in tests
     return tag
+
+
+@pytest.fixture(scope="session")
+def ray_auth() -> Iterator[None]:
+    """One Ray token for the session in this process's environment, so every node and driver
+    agrees (not ~/.ray, which changes with each test's HOME). Ray reads it when imported."""
+    from tests.ray_cluster import ray_or_skip, refresh_ray_config
+
+    ray_or_skip()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_AUTH_MODE", "token")
+        patch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        patch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+        patch.delenv("RAY_ADDRESS", raising=False)
+        refresh_ray_config()
+        yield
+    refresh_ray_config()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(ray_auth: None) -> Iterator[Any]:
+    """A real Ray cluster on this machine, once per session: a head node (2 CPUs) and a
+    second node (1 CPU, ``{"docker": 1}``). Skips without ``ray`` unless PYGENT_REQUIRE_RAY=1."""
+    from tests.ray_cluster import RayCluster
+
+    cluster = RayCluster()
+    try:
+        cluster.start_node(num_cpus=2, head=True)
+        cluster.start_node(num_cpus=1, resources={"docker": 1})
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector", "xllamacpp")
+HEAVY = ("openai", "docker", "streamlit", "prompt_toolkit", "dependency_injector", "xllamacpp",
+         "ray")
 
 
 def test_import_pygent_leaves_heavy_packages_unimported() -> None:
