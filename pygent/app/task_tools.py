@@ -7,6 +7,7 @@ answer in words the model can act on, saying where a task's files are.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Optional
 
 from ..domain.errors import TaskError
@@ -104,10 +105,11 @@ def _seconds(name: str, value: Any) -> Optional[float]:
 
 def _listing(runtime: Any) -> str:
     """The top of a task's workspace: what collect_file can fetch."""
-    try:
-        names = sorted(p.name + ("/" if p.is_dir() else "") for p in runtime.workspace.iterdir()
-                       if not p.name.startswith("."))
-    except (OSError, AttributeError):
+    try:  # names only, no link followed: the task's commands made these entries
+        with os.scandir(runtime.workspace) as entries:
+            names = sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
+                           for e in entries if not e.name.startswith("."))
+    except (OSError, AttributeError, TypeError):
         return "(unavailable: the task's sandbox is closed)"
     shown = ", ".join(names[:LISTED_FILES]) or "(empty)"
     return shown + (f", ... ({len(names)} in all)" if len(names) > LISTED_FILES else "")
