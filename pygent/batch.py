@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from .app.batch_files import BatchTask, ResultsFile, read_results, task_settings, to_run
 from .app.settings import Settings
 from .app.workspace_diff import snapshot, unified_diff
-from .domain.errors import ConfigError, ModelError, PygentError, SandboxError, StepCancelled
+from .domain.errors import ConfigError, ModelError, SandboxError, StepCancelled
 from .domain.ports import Executor
 
 __all__ = ["BatchSummary", "run_batch", "run_batch_task"]
@@ -125,8 +125,7 @@ def is_infrastructure(exc: BaseException) -> bool:
     """True for a failure of the machinery (sandbox, model server, disk), not of the task."""
     if isinstance(exc, ConfigError):
         return False
-    return isinstance(exc, (SandboxError, ModelError, OSError)) or (
-        isinstance(exc, PygentError) and type(exc).__name__ == "DockerUnavailable")
+    return isinstance(exc, (SandboxError, ModelError, OSError))  # DockerUnavailable included
 
 
 def _said(exc: BaseException) -> str:
