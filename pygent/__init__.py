@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .domain.persona import Persona
     from .domain.tools import ToolSpec
     from .runtime import Runtime
-    from .tasks import Task, TaskManager
+    from .tasks import Task, TaskManager, make_executor
 
 __version__ = "0.1.0"
 
@@ -51,7 +51,7 @@ __all__ = [  # grouped by kind
     "Message", "ToolCall", "ToolCallFunction",
     "Event", "AssistantDelta", "AssistantText", "Notice", "ToolCallStarted", "ToolOutput",
     "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
-    "MissingFileError", "StepCancelled", "TaskError", "TaskManager", "Task",
+    "MissingFileError", "StepCancelled", "TaskError", "TaskManager", "Task", "make_executor",
     "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
     "reset_tools", "tools", "register_task_tools", "Settings", "load_config", "__version__",
 ]
@@ -59,7 +59,7 @@ __all__ = [  # grouped by kind
 _LAZY = {name: module for module, names in {  # name -> the module it is imported from
     "pygent.agent": ("Agent", "RunResult"),
     "pygent.runtime": ("Runtime",),
-    "pygent.tasks": ("Task", "TaskManager"),
+    "pygent.tasks": ("Task", "TaskManager", "make_executor"),
     "pygent.adapters.direct_model": ("DirectModel",),
     "pygent.adapters.echo_model": ("EchoModel",),
     "pygent.adapters.openai_model": ("OpenAIModel",),

@@ -7,18 +7,25 @@ the rest, and appends each result to ``results.jsonl`` the moment it arrives.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .app.batch_files import BatchTask, ResultsFile, read_results, task_settings, to_run
+from .app.request_gate import GatedModel
 from .app.settings import Settings
+from .app.tasks import runs_elsewhere
+from .app.watchdog import start_watchdog
+from .app.workspace_archive import extract, pack
 from .app.workspace_diff import snapshot, unified_diff
-from .domain.errors import ConfigError, ModelError, SandboxError, StepCancelled
+from .domain.errors import ConfigError, ModelError, PygentError, SandboxError, StepCancelled
 from .domain.ports import Executor
 
 __all__ = ["BatchSummary", "run_batch", "run_batch_task"]
@@ -36,57 +43,63 @@ _running_lock = threading.Lock()
 def run_batch_task(task: dict[str, Any], settings: Settings, options: dict[str, Any]) -> dict:
     """Run one task with its own agent and sandbox; return its result line (never raise).
 
+    ``task``: ``id``, ``prompt``, ``folder``/``files`` (host paths where the job runs) or
+    ``inputs``/``paths`` (an archive whose member ``"N"`` goes to ``paths[N]``), ``settings``.
     ``options``: ``out`` (the batch folder, where the trajectory is written as it goes unless
-    ``return_trajectory``), ``keep`` (keep the workspace under ``out/workspaces``).
+    ``return_trajectory``), ``keep`` (keep the workspace under ``out/workspaces``),
+    ``return_workspace`` (send the workspace's files back as ``workspace_archive``).
     """
     from .agent import Agent
 
     started = time.monotonic()
     result: dict[str, Any] = {"id": task["id"], "host": socket.gethostname()}
-    out = Path(options["out"])
-    timer: Optional[threading.Timer] = None
-    timed_out = threading.Event()
+    out = Path(options["out"]) if options.get("out") else None
+    finished = threading.Event()
+    timed_out: list[str] = []  # why the watchdog cancelled the run
     agent: Any = None
     try:
         chosen = task_settings(settings, task.get("settings") or {})
         chosen = replace(
             chosen, ask_user=False, initial_files=[],
-            workspace=str(out / WORKSPACES / task["id"]) if options.get("keep") else None,
-            history_file=None if options.get("return_trajectory") else str(
+            workspace=str(out / WORKSPACES / task["id"]) if out and options.get("keep") else None,
+            history_file=None if options.get("return_trajectory") or out is None else str(
                 out / TRAJECTORIES / f"{task['id']}.jsonl"))
         if chosen.history_file:
             Path(chosen.history_file).unlink(missing_ok=True)  # a rerun starts afresh
         agent = Agent(settings=chosen)
+        if options.get("gate") is not None:  # max_requests: one limit for the whole run
+            agent.model = GatedModel(agent.model, options["gate"])
         if task.get("folder"):
             for item in sorted(Path(task["folder"]).iterdir()):
                 agent.runtime.upload_file(item)
         for path in task.get("files") or []:
             agent.runtime.upload_file(path)
+        if task.get("inputs"):
+            _put_inputs(agent.runtime, task["inputs"], task.get("paths") or [])
         before = snapshot(agent.runtime.workspace)
         with _running_lock:
             _running[task["id"]] = agent
-        if chosen.task_timeout:
-            timer = threading.Timer(chosen.task_timeout, _time_out, (agent, timed_out))
-            timer.daemon = True
-            timer.start()
+        start_watchdog(agent, finished, chosen.step_timeout, chosen.task_timeout,
+                       partial(_time_out, agent, timed_out))
         try:
             outcome = agent.run_until_stop(task["prompt"])
             result.update(reason=outcome.reason, answer=outcome.result or outcome.text)
         except StepCancelled:
-            result.update(reason="timeout" if timed_out.is_set() else "cancelled", answer="")
-            if timed_out.is_set():
-                result["error"] = f"the task ran longer than {chosen.task_timeout:g} s"
-        after = snapshot(agent.runtime.workspace)
-        if options.get("keep"):
+            result.update(reason="timeout" if timed_out else "cancelled", answer="")
+            if timed_out:
+                result["error"] = timed_out[0].split(": ", 1)[-1]
+        finished.set()
+        if options.get("return_workspace"):
+            _send_back(agent.runtime, result)
+        elif options.get("keep"):
             result["workspace"] = str(agent.runtime.workspace)
         else:
-            result["diff"] = unified_diff(before, after)
+            result["diff"] = unified_diff(before, snapshot(agent.runtime.workspace))
     except Exception as exc:  # whatever failed is this task's result, not the batch's end
         result.update(reason="error", answer="", error=_said(exc),
                       infrastructure=is_infrastructure(exc))
     finally:
-        if timer is not None:
-            timer.cancel()
+        finished.set()
         with _running_lock:
             _running.pop(task["id"], None)
         if agent is not None:
@@ -101,9 +114,30 @@ def run_batch_task(task: dict[str, Any], settings: Settings, options: dict[str, 
     return result
 
 
-def _time_out(agent: Any, flag: threading.Event) -> None:
-    flag.set()
+def _time_out(agent: Any, said: list[str], why: str) -> None:
+    said.append(why)
     agent.cancel()
+
+
+def _put_inputs(runtime: Any, inputs: bytes, paths: list[str]) -> None:
+    """Unpack the files a parent sent (member ``"N"`` to ``paths[N]``) into the workspace."""
+    staging = Path(tempfile.mkdtemp(prefix="pygent-inputs-"))
+    try:
+        for number, path in enumerate(paths):
+            runtime.upload_file(extract(inputs, str(number), staging / str(number)), path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _send_back(runtime: Any, result: dict[str, Any]) -> None:
+    """The workspace's plain files as ``workspace_archive``, or ``workspace_error``: why not."""
+    staging = Path(tempfile.mkdtemp(prefix="pygent-outputs-"))
+    try:
+        result["workspace_archive"] = pack(runtime.export_file(".", staging / "workspace"))
+    except (PygentError, OSError) as exc:
+        result["workspace_error"] = _said(exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _close(agent: Any, result: dict[str, Any]) -> None:
@@ -170,8 +204,10 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     pending = to_run(tasks, read_results(out / RESULTS), retry_errors)
     summary = BatchSummary(total=len(tasks), skipped=len(tasks) - len(pending))
-    remote = getattr(executor, "kind", "threads") != "threads"
+    remote = runs_elsewhere(executor)
     options = {"out": str(out), "keep": keep, "return_trajectory": remote}
+    if settings.max_requests is not None:
+        options["gate"] = executor.gate(settings.max_requests)
     results = ResultsFile(out / RESULTS)
     started = time.monotonic()
     futures: dict[Future[Any], BatchTask] = {}
@@ -182,7 +218,7 @@ def run_batch(
             futures[executor.submit(run_batch_task, task.to_dict(), settings, options)] = task
         limit = (settings.task_timeout or 0) + DRIVER_GRACE if settings.task_timeout else None
         while futures and not stop.is_set():
-            summary.running = min(len(futures), executor.workers)
+            summary.running = sum(future.running() for future in futures)
             done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 task = futures.pop(future)

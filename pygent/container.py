@@ -19,6 +19,7 @@ from dependency_injector import containers, providers
 
 from .app.approval import Approval
 from .app.registry import ToolRegistry, default_registry, with_ask_user, without_task_tools
+from .app.request_gate import GatedModel
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
 from .domain.ports import Executor, HistoryPort, ModelPort, SandboxPort
@@ -99,11 +100,13 @@ def make_openai_model(settings: Settings, local_server: Any = None) -> ModelPort
     """The OpenAI-compatible model adapter, configured from settings.
 
     With a local server it goes there with the server's own key: the user's OPENAI_API_KEY
-    and OPENAI_BASE_URL are never used for it.
+    and OPENAI_BASE_URL are never used for it. With ``max_requests`` its requests wait for a
+    slot of a gate of its own: the container makes one model, which a session's agent and its
+    delegated tasks share, so together they keep to the limit.
     """
     from .adapters.openai_model import OpenAIModel
 
-    return OpenAIModel(
+    model = OpenAIModel(
         resolve_model_name(settings),
         api_key=local_server.api_key if local_server is not None else None,
         base_url=local_server.base_url if local_server is not None else settings.base_url,
@@ -114,6 +117,11 @@ def make_openai_model(settings: Settings, local_server: Any = None) -> ModelPort
         temperature=settings.temperature,
         seed=settings.seed,
     )
+    if settings.max_requests is None:
+        return model
+    from .adapters.executors.threads import ThreadGate
+
+    return GatedModel(model, ThreadGate(settings.max_requests))
 
 
 def make_offline_model(backend: str) -> ModelPort:

@@ -40,7 +40,7 @@ def _no_host_config(
                 "PYGENT_LOCAL_MODEL", "PYGENT_TEMPERATURE", "PYGENT_SEED",
                 "PYGENT_TOOL_PROTOCOL", "PYGENT_CONFIG", "PYGENT_INIT_FILES", "PYGENT_TASK_TOOLS",
                 "PYGENT_TASK_PERSONAS", "PYGENT_TASK_PERSONAS_JSON", "PYGENT_MAX_TASKS",
-                "PYGENT_STEP_TIMEOUT", "PYGENT_TASK_TIMEOUT"):
+                "PYGENT_STEP_TIMEOUT", "PYGENT_TASK_TIMEOUT", "PYGENT_MAX_REQUESTS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -63,3 +64,42 @@ def interrupt_sandboxes() -> None:
     """Stop the running command of every sandbox job here (what ``interrupt`` hooks do)."""
     for sandbox in list(_sandboxes):
         sandbox.interrupt()
+
+
+def hold_slot(gate: Any, seconds: float, folder: str) -> None:
+    """Hold one of ``gate``'s slots for ``seconds``; note when, as ``start end``, in ``folder``."""
+    with gate.slot():
+        start = time.time()
+        time.sleep(seconds)
+        end = time.time()
+    with open(os.path.join(folder, f"{os.getpid()}-{start!r}"), "w") as file:
+        file.write(f"{start!r} {end!r}")
+
+
+class OpenGate:
+    """A gate that lets every job in: what a run without ``max_requests`` has."""
+
+    limit = 1_000_000
+
+    def slot(self) -> Any:
+        return contextlib.nullcontext()
+
+
+def die_holding_slot(gate: Any) -> None:
+    """Take one of ``gate``'s slots and end the worker process at once, never freeing it."""
+    with gate.slot():
+        os._exit(1)
+
+
+def most_at_once(folder: str) -> int:
+    """The most ``hold_slot`` intervals noted in ``folder`` that overlap at one moment."""
+    events = []
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name)) as file:
+            start, end = (float(word) for word in file.read().split())
+        events += [(start, 1), (end, -1)]
+    now = peak = 0
+    for _, step in sorted(events):  # an end sorts before a start at the same moment
+        now += step
+        peak = max(peak, now)
+    return peak

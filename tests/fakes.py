@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional, Union
 
 from pygent.adapters.sandbox.paths import WorkspaceFiles
 from pygent.adapters.sandbox.shell import SandboxFiles
-from pygent.domain.errors import SandboxError
+from pygent.domain.errors import ModelError, SandboxError
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
 from pygent.domain.sandbox import CommandResult
 
@@ -61,6 +63,30 @@ class FakeModel:
         if isinstance(reply, Exception):
             raise reply
         return reply
+
+
+class CrowdModel:
+    """Replies after ``seconds``, counting the requests in flight and the most ever at once
+    (``peak``); with ``fail``, each request ends in a ModelError instead."""
+
+    def __init__(self, seconds: float = 0.05, reply: Optional[Message] = None,
+                 fail: bool = False) -> None:
+        self.seconds, self.reply, self.fail = seconds, reply, fail
+        self.now = self.peak = self.calls = 0
+        self.lock = threading.Lock()
+        self.last_usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]]) -> Any:
+        with self.lock:
+            self.now += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.now -= 1
+        if self.fail:
+            raise ModelError("the server said no")
+        return self.reply or say("done")
 
 
 class FakeSandbox(SandboxFiles):

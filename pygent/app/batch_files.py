@@ -19,8 +19,9 @@ from .settings import Settings
 
 #: A task id becomes a file name: letters, digits, dot, dash and underscore only.
 TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-#: Per-task settings a tasks file may not change: where files go is the batch's business.
-BATCH_OWNED = frozenset({"workspace", "history_file", "initial_files"})
+#: Per-task settings a tasks file may not change: where files go is the batch's business,
+#: and so is the run's limit on model requests at once.
+BATCH_OWNED = frozenset({"workspace", "history_file", "initial_files", "max_requests"})
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def check_task_settings(values: dict[str, Any], where: str) -> None:
         if name not in kinds:
             raise ConfigError(f"{where}: unknown setting {name!r}")
         if name in BATCH_OWNED:
-            raise ConfigError(f"{where}: {name} is set by the batch for each task")
+            raise ConfigError(f"{where}: {name} is set by the batch, not by a task")
         try:
             coerce(name, value, kinds[name].default)
         except (TypeError, ValueError) as exc:

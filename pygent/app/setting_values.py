@@ -38,8 +38,8 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         if value is None or str(value).strip() == "":
             return None
         return parse_seconds(value)
-    if name in ("max_steps", "max_tokens", "text_reply_limit", "max_tasks"):
-        if name == "max_tokens" and (value is None or str(value).strip() == ""):
+    if name in ("max_steps", "max_tokens", "text_reply_limit", "max_tasks", "max_requests"):
+        if name in ("max_tokens", "max_requests") and (value is None or str(value).strip() == ""):
             return None
         if isinstance(value, bool) or int(value) < 1:
             raise ValueError(f"must be a whole number above 0, got {value!r}")

@@ -60,6 +60,11 @@ class Settings:
     max_retries: int = field(default=2, metadata={"env": "PYGENT_MAX_RETRIES",
         "project": True,
         "doc": "Retries (with backoff) for connection errors, 429 and 5xx replies."})
+    max_requests: Optional[int] = field(default=None, metadata={
+        "env": "PYGENT_MAX_REQUESTS", "flag": "--max-requests N",
+        "doc": "Most model requests in flight at once across one run: a pygent batch (on "
+               "any executor, every node counted), or one session with its delegated tasks; "
+               "unset means no limit."})
     stream: bool = field(default=True, metadata={"env": "PYGENT_STREAM",
         "project": True,
         "doc": "Stream model replies, so text shows as it arrives (0 to wait for whole replies)."})

@@ -7,7 +7,6 @@ answer in words the model can act on, saying where a task's files are.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Optional
 
 from ..domain.errors import TaskError
@@ -68,7 +67,7 @@ def _task_status(runtime: ToolRuntime, task_id: str) -> str:
         return f"running for {task.seconds:.0f} s"
     result = f"; it said: {task.result}" if task.result else ""
     return (f"{status}{result}\nFiles in its own workspace (collect_file copies them into "
-            f"yours): {_listing(task.agent.runtime)}")
+            f"yours): {_listing(manager, task_id)}")
 
 
 def _collect_file(runtime: ToolRuntime, task_id: str, path: str,
@@ -103,16 +102,14 @@ def _seconds(name: str, value: Any) -> Optional[float]:
     return seconds
 
 
-def _listing(runtime: Any) -> str:
+def _listing(manager: TaskManager, task_id: str) -> str:
     """The top of a task's workspace: what collect_file can fetch."""
-    try:  # names only, no link followed: the task's commands made these entries
-        with os.scandir(runtime.workspace) as entries:
-            names = sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
-                           for e in entries if not e.name.startswith("."))
-    except (OSError, AttributeError, TypeError):
-        return "(unavailable: the task's sandbox is closed)"
-    shown = ", ".join(names[:LISTED_FILES]) or "(empty)"
-    return shown + (f", ... ({len(names)} in all)" if len(names) > LISTED_FILES else "")
+    try:
+        found = manager.files(task_id)
+    except TaskError as exc:
+        return f"(unavailable: {exc})"
+    shown = ", ".join(found[:LISTED_FILES]) or "(empty)"
+    return shown + (f", ... ({len(found)} in all)" if len(found) > LISTED_FILES else "")
 
 
 _STRING = {"type": "string"}

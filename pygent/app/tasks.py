@@ -4,23 +4,30 @@ A task's agent gets a fresh workspace of the parent's kind (Docker or local), st
 files the parent names copied in, and may not delegate again. Files move between workspaces
 only through each sandbox's own export and import, so no path escapes either workspace. A
 parent runtime's ``cleanup()`` stops the tasks started from it.
+
+Tasks run on an executor: this process's threads by default, or another machine's (Ray), where
+the task's agent is built from settings and its files come back as an archive when it ends.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import os
 import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
 from ..domain.errors import PygentError, StepCancelled, TaskError
 from ..domain.persona import Persona
-from ..domain.ports import ToolRuntime
+from ..domain.ports import Executor, ToolRuntime
+from .watchdog import start_watchdog
+from .workspace_archive import extract, names, pack
 
 RUNNING, FINISHED = "running", "finished"
 #: How long stopping waits for a task's thread after cancelling it, before releasing its sandbox.
@@ -45,6 +52,29 @@ AgentBuilder = Callable[[Persona, str], TaskAgent]
 
 
 @dataclass
+class TaskSpec:
+    """A task as plain data, for an executor that runs it in another process or machine.
+
+    ``inputs`` is an archive whose member ``"N"`` is the file or folder to put at
+    ``paths[N]`` in the task's workspace.
+    """
+
+    id: str
+    prompt: str
+    persona: Persona
+    kind: str  # the parent's sandbox kind: "docker" or "local"
+    paths: list[str]
+    inputs: bytes
+    step_timeout: Optional[float] = None
+    task_timeout: Optional[float] = None
+
+
+#: The job that runs a :class:`TaskSpec` where the executor puts it, and its arguments. The
+#: job returns a result line: ``reason``, ``answer``, ``error``, ``workspace_archive``.
+RemoteJob = Callable[[TaskSpec], "tuple[Callable[..., Any], tuple[Any, ...]]"]
+
+
+@dataclass
 class Task:
     """One delegated task: its agent, its thread, and how it ended (``status``)."""
 
@@ -59,6 +89,9 @@ class Task:
     started: float = field(default_factory=time.monotonic)
     ended: Optional[float] = None
     thread: Optional[threading.Thread] = None
+    future: Optional[Future[Any]] = None  # the job, when an executor runs the task
+    archive: Optional[bytes] = None  # a remote task's files, sent back when it ended
+    archive_error: str = ""  # why they were not
     _why_cancelled: Optional[str] = None  # set by the watchdog or stop(), read by the thread
     _done: threading.Event = field(default_factory=threading.Event)
 
@@ -66,6 +99,11 @@ class Task:
     def running(self) -> bool:
         """True until the task's agent has ended, one way or another."""
         return self.status == RUNNING
+
+    @property
+    def remote(self) -> bool:
+        """True when the task runs in another process or machine, its files out of reach."""
+        return isinstance(self.agent, _RemoteAgent)
 
     @property
     def workspace(self) -> Optional[Path]:
@@ -82,7 +120,9 @@ class TaskManager:
     """Starts, watches and stops delegated tasks; ``max_tasks`` may run at once.
 
     ``agent_factory(persona)`` (or a factory with no argument) builds each sub-agent; left out,
-    ``build_agent(persona, kind)`` does, which the composition root provides.
+    ``build_agent(persona, kind)`` does, which the composition root provides. ``executor``
+    runs the tasks (a daemon thread each when left out); one whose jobs run elsewhere needs
+    ``remote_job`` to turn a task into a job. The caller owns the executor and shuts it down.
     """
 
     def __init__(
@@ -94,6 +134,8 @@ class TaskManager:
         build_agent: Optional[AgentBuilder] = None,
         step_timeout: Optional[float] = None,
         task_timeout: Optional[float] = None,
+        executor: Optional[Executor] = None,
+        remote_job: Optional[RemoteJob] = None,
     ) -> None:
         if agent_factory is None and build_agent is None:
             raise TypeError("TaskManager needs an agent_factory (pygent.TaskManager has one)")
@@ -104,6 +146,11 @@ class TaskManager:
             raise ValueError(f"max_tasks must be at least 1, got {self.max_tasks}")
         self.personas: list[Persona] = list(personas or [])
         self.step_timeout, self.task_timeout = step_timeout, task_timeout
+        self.executor = executor
+        self._remote_job = remote_job
+        if runs_elsewhere(executor) and remote_job is None:
+            raise TypeError("an executor whose jobs run elsewhere needs a remote_job "
+                            "(pygent.TaskManager has one)")
         self.tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -139,38 +186,65 @@ class TaskManager:
                     "allowed at once (max_tasks, "
                     "PYGENT_MAX_TASKS); wait for one to finish (task_status) and try again")
             task_id = f"task-{next(self._ids)}"
-            placeholder = Task(task_id, prompt, chosen, _Pending(), parent_runtime,
-                               parent_depth + 1)
-            self.tasks[task_id] = placeholder  # counts against max_tasks while it is built
+            task = Task(task_id, prompt, chosen, _Pending(), parent_runtime, parent_depth + 1)
+            self.tasks[task_id] = task  # counts against max_tasks while it is built
+        step_limit = self.step_timeout if step_timeout is None else step_timeout
+        time_limit = self.task_timeout if task_timeout is None else task_timeout
         try:
-            agent = self._new_agent(chosen, parent_runtime)
-        except BaseException:
-            with self._lock:
-                del self.tasks[task_id]
-            raise
-        task = placeholder
-        task.agent = agent
-        try:
-            agent.runtime.task_depth = task.depth
-            for path in files or []:
-                copy_between(parent_runtime, path, agent.runtime, path)
+            if runs_elsewhere(self.executor):
+                self._start_elsewhere(task, files or [], step_limit, time_limit)
+            else:
+                self._start_here(task, files or [], step_limit, time_limit)
         except BaseException as exc:
             with self._lock:
                 del self.tasks[task_id]
-            _release(agent)
-            if isinstance(exc, (PygentError, OSError, ValueError)):
+            if isinstance(exc, (PygentError, OSError, ValueError)) and not isinstance(
+                    exc, TaskError):
                 raise TaskError(f"could not start the task: {exc}") from exc
             raise
-        _on_cleanup(parent_runtime, self.stop_started_from)
-        step_limit = self.step_timeout if step_timeout is None else step_timeout
-        time_limit = self.task_timeout if task_timeout is None else task_timeout
-        task.thread = threading.Thread(target=self._run, args=(task,), daemon=True,
-                                       name=f"pygent-{task_id}")
-        task.thread.start()
-        if step_limit or time_limit:
-            threading.Thread(target=self._watch, args=(task, step_limit, time_limit),
-                             daemon=True, name=f"pygent-{task_id}-watch").start()
         return task_id
+
+    def _start_here(self, task: Task, files: list[str], step_limit: Optional[float],
+                    time_limit: Optional[float]) -> None:
+        """Build the agent in this process, copy its files in, and run it on a thread."""
+        agent = self._new_agent(task.persona, task.parent)
+        task.agent = agent
+        try:
+            agent.runtime.task_depth = task.depth
+            for path in files:
+                copy_between(task.parent, path, agent.runtime, path)
+        except BaseException:
+            _release(agent)
+            raise
+        _on_cleanup(task.parent, self.stop_started_from)
+        if self.executor is None:
+            task.thread = threading.Thread(target=self._run, args=(task,), daemon=True,
+                                           name=f"pygent-{task.id}")
+            task.thread.start()
+        else:
+            task.future = self.executor.submit(self._run, task)
+            task.future.add_done_callback(lambda future: self._dropped(task, future))
+        start_watchdog(agent, task._done, step_limit, time_limit,
+                       lambda why: self._cancel(task, why), name=f"pygent-{task.id}-watch")
+
+    def _start_elsewhere(self, task: Task, files: list[str], step_limit: Optional[float],
+                         time_limit: Optional[float]) -> None:
+        """Send the task, its files packed, to the executor; its agent is built where it runs."""
+        assert self.executor is not None and self._remote_job is not None
+        staging = Path(tempfile.mkdtemp(prefix="pygent-inputs-"))
+        try:
+            for number, path in enumerate(files):
+                task.parent.export_file(path, staging / str(number))
+            inputs = pack(staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        spec = TaskSpec(task.id, task.prompt, task.persona, task.parent.kind, list(files),
+                        inputs, step_limit, time_limit)
+        job, arguments = self._remote_job(spec)
+        _on_cleanup(task.parent, self.stop_started_from)
+        task.future = self.executor.submit(job, *arguments)
+        task.agent = _RemoteAgent(self.executor, task.future)
+        task.future.add_done_callback(lambda future: self._arrived(task, future))
 
     def _persona(self, wanted: Optional[str | Persona]) -> Persona:
         """The persona asked for by name, or the next configured one in turn."""
@@ -196,7 +270,7 @@ class TaskManager:
 
     # -- running --------------------------------------------------------------------------
     def _run(self, task: Task) -> None:
-        """The task's thread: run the agent unattended and record how it ended."""
+        """The task's job here: run the agent unattended and record how it ended."""
         try:
             outcome = task.agent.run_until_stop(task.prompt)
             reason = getattr(outcome, "reason", "stop")
@@ -206,6 +280,37 @@ class TaskManager:
             status = task._why_cancelled or "cancelled"
         except Exception as exc:  # a sub-agent's failure is its status, never the parent's
             status = task._why_cancelled or f"failed: {type(exc).__name__}: {exc}"
+        self._finish(task, status)
+
+    def _dropped(self, task: Task, future: Future[Any]) -> None:
+        """A queued job the executor dropped never ran: it ends here."""
+        if future.cancelled() and task.running:
+            self._finish(task, task._why_cancelled or "cancelled")
+
+    def _arrived(self, task: Task, future: Future[Any]) -> None:
+        """A remote task's result line (or its job's failure) becomes its status."""
+        if future.cancelled():
+            return self._finish(task, task._why_cancelled or "cancelled")
+        try:
+            line = future.result()
+        except Exception as exc:  # the executor failed the job: a worker or node died
+            return self._finish(task, task._why_cancelled or f"failed: {_said(exc)}")
+        reason = str(line.get("reason", ""))
+        task.result = str(line.get("answer") or "")
+        task.archive = line.get("workspace_archive")
+        task.archive_error = str(line.get("workspace_error") or "")
+        if reason in ("stop", "answer"):
+            status = FINISHED
+        elif reason in ("timeout", "cancelled"):
+            status = task._why_cancelled or (f"{reason}: {line['error']}" if line.get("error")
+                                             else reason)
+        elif reason == "error":
+            status = f"failed: {line.get('error', 'unknown error')}"
+        else:
+            status = _ended(reason)
+        self._finish(task, status)
+
+    def _finish(self, task: Task, status: str) -> None:
         task.status, task.ended = status, time.monotonic()
         task._done.set()
         for listener in list(self._listeners):
@@ -214,26 +319,12 @@ class TaskManager:
             except Exception:  # a display that fails must not lose the task's status
                 pass
 
-    def _watch(self, task: Task, step_limit: Optional[float], time_limit: Optional[float]) -> None:
-        """Cancel the task when a step, or the whole task, runs past its limit."""
-        stats = getattr(task.agent, "stats", None)
-        seen, step_started = -1, time.monotonic()
-        while not task._done.wait(0.05):
-            now = time.monotonic()
-            count = len(stats) if stats is not None else 0
-            if count != seen:
-                seen, step_started = count, now
-            if time_limit and now - task.started > time_limit:
-                self._cancel(task, f"timeout: the task ran longer than {time_limit:g} s")
-                return
-            if step_limit and now - step_started > step_limit:
-                self._cancel(task, f"timeout: a step ran longer than {step_limit:g} s")
-                return
-
     def _cancel(self, task: Task, why: str) -> None:
         if task.running and task._why_cancelled is None:
             task._why_cancelled = why
-            task.agent.cancel()
+            task.agent.cancel()  # a remote task's stand-in cancels its job
+            if task.future is not None and self.executor is not None and not task.remote:
+                self.executor.cancel(task.future)  # a job still queued is dropped
 
     # -- looking ---------------------------------------------------------------------------
     def status(self, task_id: str) -> str:
@@ -248,13 +339,34 @@ class TaskManager:
         """Call ``listener(task)`` from the task's thread when a task ends."""
         self._listeners.append(listener)
 
+    def files(self, task_id: str) -> list[str]:
+        """The top of the task's workspace, folders with a ``/``: what collect_file fetches."""
+        task = self._task(task_id)
+        if task.remote:
+            if task.archive is None:
+                raise TaskError(self._unreachable(task))
+            return [name for name in names(task.archive) if not name.startswith(".")]
+        try:  # names only, no link followed: the task's commands made these entries
+            with os.scandir(task.agent.runtime.workspace) as entries:
+                return sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
+                              for e in entries if not e.name.startswith("."))
+        except (OSError, AttributeError, TypeError):
+            raise TaskError(f"{task_id}'s sandbox is closed") from None
+
     def collect_file(self, runtime: ToolRuntime, task_id: str, path: str,
                      dest: Optional[str] = None) -> Path:
         """Copy a file or folder from the task's workspace into ``runtime``'s (at ``dest``)."""
-        task = self.tasks.get(task_id)
-        if task is None:
-            raise TaskError(self.status(task_id))
-        return copy_between(task.agent.runtime, path, runtime, dest or path)
+        task = self._task(task_id)
+        if not task.remote:
+            return copy_between(task.agent.runtime, path, runtime, dest or path)
+        if task.archive is None:
+            raise TaskError(self._unreachable(task))
+        staging = Path(tempfile.mkdtemp(prefix="pygent-copy-"))
+        try:
+            return Path(runtime.upload_file(extract(task.archive, path, staging / "item"),
+                                            dest or path))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def wait(self, task_id: str, timeout: Optional[float] = None) -> str:
         """Block until the task ends (or ``timeout`` seconds pass); return its status."""
@@ -262,6 +374,19 @@ class TaskManager:
         if task is not None:
             task._done.wait(timeout)
         return self.status(task_id)
+
+    def _task(self, task_id: str) -> Task:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise TaskError(self.status(task_id))
+        return task
+
+    @staticmethod
+    def _unreachable(task: Task) -> str:
+        if task.running:
+            return (f"{task.id} runs on another machine; its files come back when it ends "
+                    "(task_status says when)")
+        return f"{task.id}'s files did not come back: {task.archive_error or task.status}"
 
     # -- stopping --------------------------------------------------------------------------
     def stop(self, task_id: str, why: str = "cancelled") -> None:
@@ -282,6 +407,26 @@ class TaskManager:
         """Stop every task and release every task's sandbox; safe to call twice."""
         for task_id in list(self.tasks):
             self.stop(task_id, "cancelled: the parent session ended")
+
+
+def runs_elsewhere(executor: Optional[Executor]) -> bool:
+    """True for an executor whose jobs run in other processes (Ray): they must pickle."""
+    return executor is not None and executor.kind != "threads"
+
+
+class _RemoteAgent:
+    """Stands in for the agent of a task that runs elsewhere: cancelling it cancels its job."""
+
+    runtime = None
+
+    def __init__(self, executor: Executor, future: Future[Any]) -> None:
+        self._executor, self._future = executor, future
+
+    def run_until_stop(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the task runs on another machine")
+
+    def cancel(self) -> None:
+        self._executor.cancel(self._future)
 
 
 class _Pending:
@@ -308,6 +453,11 @@ def copy_between(source: Any, path: str, target: Any, dest: str) -> Path:
         return Path(target.upload_file(exported, dest))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _said(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _ended(reason: str) -> str:

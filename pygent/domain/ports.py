@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
@@ -107,13 +108,25 @@ class HistoryPort(Protocol):
 
 
 @runtime_checkable
+class RequestGate(Protocol):
+    """Bounds the model requests in flight at once, across every job that holds the gate."""
+
+    limit: int
+
+    def slot(self) -> AbstractContextManager[None]:
+        """Hold one of the ``limit`` slots for a ``with`` block; wait while none is free."""
+
+
+@runtime_checkable
 class Executor(Protocol):
     """Runs jobs at once, here (threads) or on a cluster (Ray): a batch's tasks, one per job.
 
     A job is a module-level function whose arguments and result pickle, so a cluster can
     run it on another machine; it builds its own agent and sandbox where it runs.
+    ``kind`` is ``"threads"`` for jobs in this process; any other kind runs them elsewhere.
     """
 
+    kind: str
     workers: int
 
     def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any]:
@@ -124,3 +137,7 @@ class Executor(Protocol):
 
     def shutdown(self) -> None:
         """Stop every job still pending or running and release the workers; safe twice."""
+
+    def gate(self, limit: int) -> RequestGate:
+        """A gate shared by every job of this executor, wherever it runs (sent to a cluster's
+        jobs, it pickles)."""

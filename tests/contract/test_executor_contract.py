@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import CancelledError, wait
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from pygent.domain.ports import Executor
+from pygent.domain.ports import Executor, RequestGate
 from tests import executor_jobs as jobs
 from tests.processes import eventually
 
@@ -76,3 +77,25 @@ def test_shutdown_ends_every_job_and_is_safe_twice(make_executor: MakeExecutor) 
     assert all(future.cancelled() for future in futures[1:])
     with pytest.raises(RuntimeError):
         executor.submit(jobs.add, 1, 1)
+
+
+def test_the_executors_gate_bounds_the_jobs_holding_it_at_once_wherever_they_run(
+        make_executor: MakeExecutor, tmp_path: Path) -> None:
+    executor = make_executor(3)
+    gate = executor.gate(2)
+    assert isinstance(gate, RequestGate) and gate.limit == 2
+    futures = [executor.submit(jobs.hold_slot, gate, 1.0, str(tmp_path)) for _ in range(6)]
+    for future in futures:
+        future.result(timeout=120)
+    assert len(list(tmp_path.iterdir())) == 6
+    assert jobs.most_at_once(str(tmp_path)) == 2  # three jobs ran at once; two held slots
+
+
+def test_without_the_gate_the_same_jobs_overlap_more(
+        make_executor: MakeExecutor, tmp_path: Path) -> None:
+    executor = make_executor(3)  # so the check above could not pass by accident
+    futures = [executor.submit(jobs.hold_slot, jobs.OpenGate(), 1.0, str(tmp_path))
+               for _ in range(6)]
+    for future in futures:
+        future.result(timeout=120)
+    assert jobs.most_at_once(str(tmp_path)) == 3

@@ -196,3 +196,25 @@ def test_without_an_address_a_local_instance_lives_as_long_as_the_executor(
     assert _children_running("raylet")
     executor.shutdown()
     assert eventually(lambda: not _children_running("ray"), within=30)
+
+
+def test_a_slot_held_by_a_worker_that_died_is_freed_when_its_lease_ends(
+        cluster: Any, executors: list[Any], tmp_path: Path) -> None:
+    executor = _executor(executors, 2, cluster.address, lease=4.0)
+    gate = executor.gate(1)
+    error = executor.submit(jobs.die_holding_slot, gate).exception(timeout=60)
+    assert type(error).__name__ == "WorkerCrashedError"
+    assert gate.held() == 1  # nobody will release it
+    assert eventually(lambda: gate.held() == 0, within=30)
+    executor.submit(jobs.hold_slot, gate, 0.0, str(tmp_path)).result(timeout=30)
+
+
+def test_a_request_longer_than_the_lease_keeps_its_slot_by_renewing_it(
+        cluster: Any, executors: list[Any], tmp_path: Path) -> None:
+    executor = _executor(executors, 2, cluster.address, lease=1.0)
+    gate = executor.gate(1)
+    futures = [executor.submit(jobs.hold_slot, gate, 3.0, str(tmp_path)) for _ in range(2)]
+    for future in futures:
+        future.result(timeout=60)
+    assert jobs.most_at_once(str(tmp_path)) == 1
+    assert gate.held() == 0

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -18,6 +18,8 @@ from pygent.app.batch_files import read_results, read_tasks
 from pygent.app.settings import Settings
 from pygent.batch import run_batch
 from pygent.domain.errors import ConfigError
+from pygent.models import set_custom_model
+from tests.fakes import CrowdModel, call, calls
 from tests.processes import eventually, long_sleep, processes_running
 
 LOCAL = Settings(backend="direct", use_docker=False, confine=False)
@@ -102,6 +104,15 @@ def test_a_task_past_its_time_limit_is_a_timeout_line_and_its_command_is_killed(
     assert eventually(lambda: not processes_running(sleep), 10)
 
 
+def test_a_step_past_its_limit_is_a_timeout_line_that_says_so(tmp_path: Path) -> None:
+    sleep = long_sleep()
+    results = batch(tmp_path, {"id": "stuck", "prompt": f"echo quick\n{sleep}",
+                               "settings": {"step_timeout": 1.5}})
+    assert results["stuck"]["reason"] == "timeout"
+    assert results["stuck"]["error"] == "a step ran longer than 1.5 s"
+    assert eventually(lambda: not processes_running(sleep), 10)
+
+
 def test_a_sandbox_that_cannot_start_is_an_infrastructure_error_line(
         tmp_path: Path, docker_image: str) -> None:
     results = batch(tmp_path, {"id": "ok", "prompt": "true"},
@@ -136,11 +147,28 @@ def _raise(exc: Exception) -> None:
     raise exc
 
 
+@pytest.mark.parametrize("limit", [1, None])
+def test_max_requests_bounds_the_model_requests_of_all_the_workers_at_once(
+        tmp_path: Path, limit: Optional[int]) -> None:
+    crowd = CrowdModel(seconds=0.4, reply=calls(call("stop", {"result": "ok"})))
+    set_custom_model(crowd)  # every task's agent talks to it (conftest unsets it)
+    tasks = [{"id": f"t{n}", "prompt": "finish"} for n in range(6)]
+    results = batch(tmp_path, *tasks, workers=3, settings=replace(LOCAL, max_requests=limit))
+    assert [results[f"t{n}"]["reason"] for n in range(6)] == ["stop"] * 6
+    assert crowd.calls == 6
+    if limit is None:
+        assert crowd.peak > 1  # unlimited, the workers do ask at once
+    else:
+        assert crowd.peak == limit
+
+
 @pytest.mark.parametrize("line, complaint", [
     ('{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}', "the id 'a' is used twice"),
     ('{"id": "../escape", "prompt": "x"}', "must be 1-100 letters"),
     ('{"id": "a", "prompt": "x", "shell": "rm"}', "unknown key(s) ['shell']"),
     ('{"id": "a", "prompt": "x", "settings": {"workspace": "/"}}', "workspace is set by the batch"),
+    ('{"id": "a", "prompt": "x", "settings": {"max_requests": 9}}',
+     "max_requests is set by the batch"),
     ('{"id": "a", "prompt": "x", "settings": {"max_steps": "many"}}', "setting max_steps"),
     ('{"id": "a", "prompt": "x", "settings": {"nope": 1}}', "unknown setting 'nope'"),
     ('{"id": "a"}', "needs a prompt"),

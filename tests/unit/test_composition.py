@@ -18,6 +18,7 @@ import pytest
 from pygent import Agent, Runtime
 from pygent.adapters.echo_model import EchoModel
 from pygent.adapters.openai_model import OpenAIModel
+from pygent.app.request_gate import GatedModel
 from pygent.app.settings import Settings
 from pygent.container import Container
 from pygent.domain.errors import ConfigError
@@ -58,6 +59,8 @@ PROBES: dict[str, tuple[Any, Check]] = {
     "seed": (7, lambda a, p: model(a).seed == 7 or pytest.fail()),
     "request_timeout": (3.5, lambda a, p: model(a).timeout == 3.5 or pytest.fail()),
     "max_retries": (0, lambda a, p: model(a).max_retries == 0 or pytest.fail()),
+    "max_requests": (2, lambda a, p: isinstance(a.model, GatedModel) and a.model.gate.limit == 2
+                     and isinstance(a.model.inner, OpenAIModel) or pytest.fail()),
     "stream": (False, lambda a, p: model(a).stream is False or pytest.fail()),
     "tool_choice": ("required", lambda a, p: model(a).tool_choice == "required" or pytest.fail()),
     "use_docker": (False, lambda a, p: a.runtime.kind == "local" or pytest.fail()),

@@ -27,7 +27,7 @@ PUBLIC = {
     "StepCancelled", "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput",
     "ToolRegistry", "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool",
     "remove_tool", "reset_tools", "tool", "tools", "TaskError", "TaskManager", "Task",
-    "register_task_tools",
+    "register_task_tools", "make_executor",
 }
 
 

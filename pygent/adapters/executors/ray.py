@@ -11,6 +11,9 @@ it (a sandbox shell in a session of its own) nor Docker containers: ``interrupt`
 close its sandbox itself before its worker is killed. (Ray's raylet-subreaper setting would
 catch such processes, but it makes every worker reap its children, so a job's subprocesses
 lose their exit codes.)
+
+``gate(limit)`` bounds the model requests of every job at once, wherever it runs (see
+``ray_gate``).
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from typing import Any, Callable, Optional
 
 from pygent.domain.errors import ConfigError
 
+from .ray_gate import RayGate, RequestSlots
+
 
 class RayExecutor:
     """Jobs as Ray tasks: on a new local Ray instance, or on the cluster at ``address``.
 
     ``resources`` (``{"docker": 1}``) and ``num_cpus`` are what each job holds on its node;
     ``interrupt``, a module-level function, is called on the worker to stop its job gently
-    before the worker is killed ``grace`` s later. One executor per process at a time: Ray
-    has one connection per process (one made by the caller is used and left open).
+    before the worker is killed ``grace`` s later. A request slot of a :meth:`gate` whose
+    holder stops renewing it (its worker died) is freed ``lease`` s later. One executor per
+    process at a time: Ray has one connection per process (one made by the caller is used and
+    left open).
 
     A future counts as running from the moment one of the ``workers`` slots is its, in the
     order the jobs were submitted (the order Ray starts jobs of one function in): Ray does not
@@ -53,6 +60,7 @@ class RayExecutor:
         start_timeout: float = 60.0,
         interrupt: Optional[Callable[[], None]] = None,
         grace: float = 10.0,
+        lease: float = 30.0,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -66,6 +74,8 @@ class RayExecutor:
         self._ray = ray
         self._interrupt = interrupt
         self._grace = grace
+        self._lease = lease
+        self._gates: list[Any] = []  # the actors behind the gates made, killed at shutdown
         self._bundle = {"CPU": num_cpus, **(resources or {})}
         self._options: dict[str, Any] = {
             "num_cpus": num_cpus, "resources": dict(resources or {}), "max_retries": 0}
@@ -144,12 +154,34 @@ class RayExecutor:
         ray = self._ray
         from ray.util.placement_group import remove_placement_group
 
+        for actor in self._gates:
+            try:
+                ray.kill(actor)
+            except Exception:  # Ray is already down
+                pass
         try:
             remove_placement_group(self._group)
         except Exception:  # Ray is already down
             pass
         if self._owns_ray:
             ray.shutdown()  # a local instance stops; a cluster's driver only disconnects
+
+    def gate(self, limit: int) -> RayGate:
+        """A gate every job of this executor shares: an actor on the driver's node (when it
+        can be) holds the count, so the limit is one for the whole cluster."""
+        if limit < 1:
+            raise ValueError(f"a gate needs at least 1 slot, got {limit}")
+        if self._closed:
+            raise RuntimeError("cannot make a gate on an executor that was shut down")
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(
+            self._ray.get_runtime_context().get_node_id(), soft=True)
+        actor = self._ray.remote(RequestSlots).options(
+            num_cpus=0, max_concurrency=10_000, scheduling_strategy=here,
+        ).remote(limit, self._lease)
+        self._gates.append(actor)
+        return RayGate(actor, limit, self._lease)
 
     @staticmethod
     def infrastructure_error(exc: BaseException) -> bool:

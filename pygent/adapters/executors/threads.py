@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Callable
 
 
@@ -28,3 +31,23 @@ class ThreadExecutor:
     def shutdown(self) -> None:
         """Drop the queued jobs and wait for the running ones to end."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def gate(self, limit: int) -> ThreadGate:
+        """A gate for this executor's jobs: they are threads of this process."""
+        return ThreadGate(limit)
+
+
+class ThreadGate:
+    """At most ``limit`` model requests at once among the threads of this process."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a gate needs at least 1 slot, got {limit}")
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the ``with`` block; it is freed however the block ends."""
+        with self._slots:
+            yield
