@@ -29,9 +29,15 @@ def processes_running(command: str) -> list[int]:
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # it ended while we looked
             continue
-        if command in line:  # a zombie's command line is empty: it has ended
+        if command in line and not _is_pygent(line):  # a zombie's is empty: it has ended
             found.append(int(entry.name))
     return found
+
+
+def _is_pygent(line: str) -> bool:
+    """A pygent process whose arguments name the command (``pygent -p "sleep ..."``): it
+    does not run the command, and it is there before its sandbox is."""
+    return any(part.endswith("pygent") for part in line.split(" ")[:3])
 
 
 def eventually(check: Callable[[], bool], within: float = 20.0) -> bool:
