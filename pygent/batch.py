@@ -218,10 +218,10 @@ def run_batch(
             futures[executor.submit(run_batch_task, task.to_dict(), settings, options)] = task
         limit = (settings.task_timeout or 0) + DRIVER_GRACE if settings.task_timeout else None
         while futures and not stop.is_set():
-            summary.running = sum(future.running() for future in futures)
             done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = futures.pop(future)
+            finished = [(futures.pop(future), future) for future in done]
+            summary.running = sum(future.running() for future in futures)
+            for task, future in finished:
                 running_since.pop(future, None)
                 line = _result_of(future, task, infrastructure)
                 if remote:

@@ -286,3 +286,18 @@ def test_a_remote_tasks_trajectory_is_written_by_the_driver_with_secrets_redacte
         {"role": "assistant", "content": "ok"}])
     text = (tmp_path / "trajectories" / "t1.jsonl").read_text()
     assert "sk-very-secret-value" not in text and "ok" in text
+
+
+def test_progress_counts_the_tasks_still_running_when_each_result_arrives(
+        tmp_path: Path) -> None:
+    seen: list[int] = []  # how many were said to run as each result arrived
+    executor = ThreadExecutor(3)
+    tasks = [{"id": "slow", "prompt": "sleep 2"}, {"id": "a", "prompt": "true"},
+             {"id": "b", "prompt": "true"}]
+    try:
+        run_batch(read_tasks(write_tasks(tmp_path, *tasks)), tmp_path / "out", LOCAL, executor,
+                  on_result=lambda line, summary: seen.append(summary.running))
+    finally:
+        executor.shutdown()
+    assert len(seen) == 3 and seen[-1] == 0
+    assert all(running <= 2 - index for index, running in enumerate(seen))  # never the done
