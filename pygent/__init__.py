@@ -10,11 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .domain.errors import (
+    CheckpointConflict,
+    CheckpointError,
     ConfigError,
     MissingFileError,
     ModelError,
     PathEscapeError,
     PygentError,
+    ReadOnlyError,
     SandboxError,
     StepCancelled,
     TaskError,
@@ -51,7 +54,9 @@ __all__ = [  # grouped by kind
     "Message", "ToolCall", "ToolCallFunction",
     "Event", "AssistantDelta", "AssistantText", "Notice", "ToolCallStarted", "ToolOutput",
     "PygentError", "ConfigError", "ModelError", "SandboxError", "PathEscapeError",
-    "MissingFileError", "StepCancelled", "TaskError", "TaskManager", "Task", "make_executor",
+    "MissingFileError", "ReadOnlyError", "StepCancelled", "TaskError", "TaskManager", "Task",
+    "CheckpointError", "CheckpointConflict",
+    "make_executor",
     "ToolRegistry", "ToolSpec", "register_tool", "tool", "remove_tool", "clear_tools",
     "reset_tools", "tools", "register_task_tools", "Settings", "load_config", "__version__",
 ]

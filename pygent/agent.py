@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from .app.agent import AgentLoop, RunResult
+from .app.checkpoints import Checkpoint, Restored, redo_step, undo_step
 from .app.dispatch import ToolGuard
 from .app.registry import ToolRegistry
+from .domain.errors import CheckpointError
 from .domain.persona import Persona
 from .domain.ports import HistoryPort, ModelPort
 from .runtime import Runtime
@@ -50,6 +52,7 @@ class Agent(AgentLoop):
             raise
         super().__init__(**parts)
         self.settings: Settings = graph.settings()
+        self.file_checkpoints = graph.checkpoints(runtime=self.runtime)
         #: The delegated tasks this agent's task tools start; stopped by close().
         self.tasks: TaskManager = graph.task_manager()
         if getattr(self.runtime, "tasks", None) is None:
@@ -67,11 +70,42 @@ class Agent(AgentLoop):
             self.tasks.close()
             self.runtime.cleanup()
         finally:
+            if self.file_checkpoints is not None:
+                self.file_checkpoints.close()
             try:
                 if self.history is not None:
                     self.history.close()
             finally:
                 self._graph.shutdown_resources()
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    @property
+    def checkpoints(self) -> list[Checkpoint]:
+        """The steps that changed files and are not undone, oldest first (``/undo`` takes the
+        last); each has its ``step`` number, ``label``, ``paths`` and before/after trees."""
+        return list(self.file_checkpoints.done) if self.file_checkpoints is not None else []
+
+    def undo(self, force: bool = False, conversation: bool = False) -> Restored:
+        """Put the files the last step changed back as they were before it; repeatable.
+
+        A file changed since that step (by you, or anything outside Pygent) is not overwritten:
+        CheckpointConflict names it, and nothing is written, unless ``force``. With
+        ``conversation`` the step's messages (and every later one) leave the conversation
+        too. Raises CheckpointError when there is nothing to undo or checkpoints are off.
+        """
+        return undo_step(self, force=force, conversation=conversation)
+
+    def redo(self, force: bool = False, conversation: bool = False) -> Restored:
+        """Reapply the step undone last (and with ``conversation``, put its messages back)."""
+        return redo_step(self, force=force, conversation=conversation)
+
+    def diff(self, path: Optional[str] = None, binary: bool = False) -> str:
+        """A unified diff of what the steps not undone changed this session ("" when none),
+        of one file or folder with ``path``; ``binary`` includes binary patches."""
+        checkpoints = self.file_checkpoints
+        if checkpoints is None:
+            raise CheckpointError("No checkpoints: this agent was built without them.")
+        return checkpoints.diff(path, binary)
 
     def __enter__(self) -> Agent:
         return self

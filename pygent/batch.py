@@ -60,7 +60,7 @@ def run_batch_task(task: dict[str, Any], settings: Settings, options: dict[str, 
     try:
         chosen = task_settings(settings, task.get("settings") or {})
         chosen = replace(
-            chosen, ask_user=False, initial_files=[],
+            chosen, ask_user=False, initial_files=[], checkpoints=False,
             workspace=str(out / WORKSPACES / task["id"]) if out and options.get("keep") else None,
             history_file=None if options.get("return_trajectory") or out is None else str(
                 out / TRAJECTORIES / f"{task['id']}.jsonl"))

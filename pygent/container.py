@@ -12,17 +12,20 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from dependency_injector import containers, providers
 
 from .app.approval import Approval
+from .app.checkpoints import Checkpoints
 from .app.registry import ToolRegistry, default_registry, with_ask_user, without_task_tools
 from .app.request_gate import GatedModel
 from .app.settings import DEFAULT_MODEL, Settings, load_settings
+from .domain.instructions import InstructionsReader
 from .domain.persona import DEFAULT_DESCRIPTION, Persona
-from .domain.ports import Executor, HistoryPort, ModelPort, SandboxPort
+from .domain.ports import CheckpointStore, Executor, HistoryPort, ModelPort, SandboxPort
 from .models import custom_model
 from .runtime import Runtime
 from .tasks import TaskManager
@@ -36,6 +39,11 @@ SECRET_WORDS = frozenset(
 )
 #: Secret whatever their names say: the model API key and the web page's per-launch token.
 SECRET_VARIABLES = ("OPENAI_API_KEY", "PYGENT_UI_TOKEN")
+#: Said at the start of a read-only session whose local commands run unconfined.
+UNENFORCED_READ_ONLY = (
+    "Read-only applies to the file tools only: local commands run unconfined, so a command "
+    "can still change or delete files in the workspace (use Docker, or install bubblewrap, "
+    "to make the workspace read-only for commands too)")
 
 
 def resolve_backend(settings: Settings, environ: Optional[dict[str, str]] = None) -> str:
@@ -168,6 +176,7 @@ def make_docker_sandbox(settings: Settings) -> SandboxPort:
         cpus=settings.docker_cpus,
         pids=settings.docker_pids,
         progress=log.info,  # image pulls take a while; the CLI shows the pygent logger
+        read_only=settings.workspace_mode == "read-only",
     )
 
 
@@ -182,9 +191,12 @@ def make_local_sandbox(settings: Settings) -> SandboxPort:
         env=settings.env,
         confine=settings.confine,
         network=settings.local_network,
+        read_only=settings.workspace_mode == "read-only",
     )
     if sandbox.unconfined_reason.startswith("bubblewrap cannot"):  # installed, yet failing
         log.warning("Local commands run unconfined: %s", sandbox.unconfined_reason)
+    if sandbox.read_only and not sandbox.confined:
+        log.warning("%s", UNENFORCED_READ_ONLY)
     return sandbox
 
 
@@ -235,6 +247,19 @@ def make_persona(settings: Settings) -> Persona:
     return Persona(settings.persona_name, settings.persona or DEFAULT_DESCRIPTION)
 
 
+def make_instructions_reader(settings: Settings) -> Optional[InstructionsReader]:
+    """Reads a workspace's AGENTS.md files (and those above it, up to home), or None when off.
+
+    The limit is smaller with a model served in-process: its context holds 8,192 tokens.
+    """
+    if not settings.project_instructions:
+        return None
+    from .adapters.project_instructions import LIMIT, LOCAL_MODEL_LIMIT, read_project_instructions
+
+    limit = LOCAL_MODEL_LIMIT if settings.local_model else LIMIT
+    return partial(read_project_instructions, home=Path(os.path.expanduser("~")), limit=limit)
+
+
 def resolve_task_tools(settings: Settings) -> bool:
     """Unset means on, except with the text protocol: small models pay for every schema."""
     on = settings.task_tools
@@ -250,17 +275,46 @@ def make_tools(settings: Settings) -> ToolRegistry:
 def task_settings(settings: Settings, kind: str) -> Settings:
     """A delegated agent's settings: the parent's, in a fresh workspace of the parent's kind.
 
-    No history file, no start files, nobody to ask, and no task tools: a task may not
-    delegate again.
+    No history file, no start files, nobody to ask, no checkpoints (nobody undoes a
+    task's steps), and no task tools: a task may not delegate again. Its own scratch
+    workspace is writable; a read-only parent still refuses what it would collect from it.
     """
     return replace(settings, use_docker=kind == "docker", workspace=None, history_file=None,
-                   initial_files=[], ask_user=False, task_tools=False)
+                   initial_files=[], ask_user=False, task_tools=False, workspace_mode="write",
+                   checkpoints=False)
 
 
 def resolve_check_before_stop(settings: Settings) -> bool:
     """Unset means on with the text protocol, where small models stop before they check."""
     check = settings.check_before_stop
     return resolve_tool_protocol(settings) == "text" if check is None else check
+
+
+def make_checkpoints(settings: Settings, runtime: Any) -> Checkpoints:
+    """Checkpoints of the runtime's workspace, in a git store opened at the first step.
+
+    Off when the settings say so, or (with one warning) when git is not installed.
+    """
+    if not settings.checkpoints:
+        return Checkpoints.off("checkpoints are switched off (checkpoints = false, "
+                               "PYGENT_CHECKPOINTS=0 or --no-checkpoints)")
+    if getattr(runtime, "workspace", None) is None:
+        return Checkpoints.off("this runtime has no workspace folder on this machine")
+    from .adapters.host_git import find_git
+
+    workspace = Path(runtime.workspace)
+    git = find_git(workspace)
+    if git is None:
+        log.warning("Checkpoints are off: git is not installed, so /undo and /diff cannot work.")
+        return Checkpoints.off("git is not installed; install it to undo steps")
+    adopt = getattr(getattr(runtime, "sandbox", None), "adopt", None)
+
+    def open_store() -> CheckpointStore:
+        from .adapters.checkpoint_store import GitCheckpointStore
+
+        return GitCheckpointStore(workspace, git=git, adopt=adopt, on_fallback=log.info)
+
+    return Checkpoints(open_store, workspace=workspace)
 
 
 class Container(containers.DeclarativeContainer):
@@ -285,6 +339,8 @@ class Container(containers.DeclarativeContainer):
     tools = providers.Callable(make_tools, settings)
     #: Builds the settings' model only when a task starts (an Agent may have been given one).
     task_manager = providers.Factory(TaskManager, settings=settings, model=model.provider)
+    #: Called with the agent's runtime, once it has one: ``container.checkpoints(runtime=r)``.
+    checkpoints = providers.Factory(make_checkpoints, settings=settings)
     #: The agent loop's arguments; the runtime last, so a failure before it leaves no sandbox.
     agent_parts = providers.Dict(
         model=model,
@@ -299,6 +355,7 @@ class Container(containers.DeclarativeContainer):
         check_before_stop=providers.Callable(resolve_check_before_stop, settings),
         max_steps=settings.provided.max_steps,
         max_tokens=settings.provided.max_tokens,
+        read_instructions=providers.Callable(make_instructions_reader, settings),
         runtime=runtime,
     )
 

@@ -75,6 +75,23 @@ class Runtime:
         """The host folder the commands work in."""
         return self.sandbox.workspace
 
+    @property
+    def temporary(self) -> bool:
+        """True when the workspace is a fresh folder made for this runtime (no ``workspace``
+        was given), which ``cleanup()`` removes unless ``keep_workspace()`` was called."""
+        return bool(getattr(self.sandbox, "temporary", False))
+
+    @property
+    def read_only(self) -> bool:
+        """True when writes to the workspace are refused (``workspace_mode = "read-only"``)."""
+        return bool(getattr(self.sandbox, "read_only", False))
+
+    def keep_workspace(self, keep: bool = True) -> None:
+        """Have ``cleanup()`` leave a temporary workspace in place when it holds files (or,
+        with ``keep=False``, remove it again, the default); ``pygent`` keeps its sessions'."""
+        if hasattr(self.sandbox, "keep"):
+            setattr(self.sandbox, "keep", keep)  # noqa: B010 (a port of your own may lack it)
+
     def run(self, cmd: str, timeout: Optional[float] = None) -> CommandResult:
         """Run a command and return the whole result."""
         return self.sandbox.run(cmd, timeout)
@@ -110,7 +127,9 @@ class Runtime:
             self._on_cleanup.append(callback)
 
     def cleanup(self) -> None:
-        """Stop the tasks started from here, then the sandbox; safe to call twice."""
+        """Stop the tasks started from here, then the sandbox; a temporary workspace is
+        removed (unless ``keep_workspace()`` was called and it holds files). Safe to call
+        twice."""
         callbacks, self._on_cleanup = self._on_cleanup, []
         try:
             for callback in callbacks:

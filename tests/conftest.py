@@ -40,7 +40,9 @@ def _no_host_config(
                 "PYGENT_LOCAL_MODEL", "PYGENT_TEMPERATURE", "PYGENT_SEED",
                 "PYGENT_TOOL_PROTOCOL", "PYGENT_CONFIG", "PYGENT_INIT_FILES", "PYGENT_TASK_TOOLS",
                 "PYGENT_TASK_PERSONAS", "PYGENT_TASK_PERSONAS_JSON", "PYGENT_MAX_TASKS",
-                "PYGENT_STEP_TIMEOUT", "PYGENT_TASK_TIMEOUT", "PYGENT_MAX_REQUESTS"):
+                "PYGENT_STEP_TIMEOUT", "PYGENT_TASK_TIMEOUT", "PYGENT_MAX_REQUESTS",
+                "PYGENT_CHECKPOINTS",
+                "PYGENT_WORKSPACE_MODE", "PYGENT_KEEP_WORKSPACE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PYGENT_USE_DOCKER", "0")
 

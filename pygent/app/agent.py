@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Optional
 
 from ..domain.conversation import Conversation
@@ -16,11 +17,14 @@ from ..domain.events import (
     ToolCallStarted,
     ToolOutput,
 )
+from ..domain.instructions import InstructionsReader, ProjectInstructions
 from ..domain.messages import Message, ToolCall
 from ..domain.persona import Persona
 from ..domain.ports import HistoryPort, ModelPort, ToolRuntime
 from ..domain.stats import StepStats, Totals, totals
 from .cancel import Cancellation
+from .checkpoint_words import label_of
+from .checkpoints import Checkpoints
 from .dispatch import ToolGuard, did_not_run, dispatch
 from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfinished_note
 from .prompt import build_system_prompt
@@ -57,6 +61,8 @@ class AgentLoop:
         check_before_stop: bool = False,
         max_steps: int = 20,
         max_tokens: Optional[int] = None,
+        read_instructions: Optional[InstructionsReader] = None,
+        checkpoints: Optional[Checkpoints] = None,
     ) -> None:
         self.model = model
         self.runtime = runtime
@@ -79,8 +85,13 @@ class AgentLoop:
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
+        self.read_instructions = read_instructions  # the workspace's AGENTS.md files, if any
+        self.instructions = self._instructions()  # read once per conversation: tokens cost
         self._prompt: dict[str, Any] = {}
         self._cancel = Cancellation(lambda: self.runtime.interrupt())
+        #: Snapshots around each step that runs tools, for undo, redo and diff (None: none).
+        self.file_checkpoints = checkpoints
+        self._mark = 0  # the conversation's length when the running step began
 
     # -- cancelling ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -110,17 +121,26 @@ class AgentLoop:
             self.history.append(message)
 
     def new_conversation(self) -> None:
-        """Forget the conversation; the runtime and its workspace stay."""
+        """Forget the conversation and read AGENTS.md again; the runtime and workspace stay."""
         self.conversation.clear()
         if self.history is not None:
             self.history.start_new()
+        self.instructions = self._instructions()
+
+    def _instructions(self) -> Optional[ProjectInstructions]:
+        """The project instructions for a conversation starting now (None: not read)."""
+        workspace = getattr(self.runtime, "workspace", None)
+        if self.read_instructions is None or workspace is None:
+            return None
+        return self.read_instructions(workspace)
 
     def system_message(self) -> dict[str, Any]:
         """The system prompt as a wire dict, listing the tools registered right now."""
         specs = self.tools.specs()
-        key = (self.persona, self.tool_protocol, *map(id, specs))
+        key = (self.persona, self.tool_protocol, self.instructions, *map(id, specs))
         if key != self._prompt_key:
-            content = build_system_prompt(self.persona, specs, self.tool_protocol)
+            content = build_system_prompt(self.persona, specs, self.tool_protocol,
+                                          self.instructions)
             self._prompt = {"role": "system", "content": content}
             self._prompt_key = key
         return self._prompt
@@ -140,6 +160,7 @@ class AgentLoop:
     def _step(self, text: Optional[str]) -> Message:
         for call in self.conversation.unanswered_calls():  # e.g. a log resumed after a crash
             self._answer(call, UNFINISHED, is_error=True)
+        self._mark = len(self.conversation)
         if text is not None:
             self.append(Message(role="user", content=text))
         elif len(self.conversation) and self.conversation[-1].role == "assistant":
@@ -195,7 +216,8 @@ class AgentLoop:
         if read and self.tool_protocol != TEXT:  # in text mode that is the normal way to act
             names = ", ".join(call.function.name for call in calls)
             self.emit(Notice(f"Recovered {len(calls)} tool call(s) written as text: {names}."))
-        self._run_calls(calls)
+        with self._checkpoint(calls):
+            self._run_calls(calls)
         if problems:
             note = problems_note(problems, self.tools.names())
             self.emit(Notice(note))
@@ -228,6 +250,14 @@ class AgentLoop:
                 raise
         self._last_failed = failures[-1] if failures else None
         self._cancel.check()  # a cancel during the last call still ends the step
+
+    def _checkpoint(self, calls: list[ToolCall]) -> AbstractContextManager[None]:
+        """Snapshots before and after a reply's calls, when there are calls and checkpoints."""
+        if not calls or self.file_checkpoints is None:
+            return nullcontext()
+        anchor = self.conversation[self._mark] if len(self.conversation) > self._mark else None
+        return self.file_checkpoints.step(len(self.stats) + 1, self._mark, anchor,
+                                          label_of(calls), lambda text: self.emit(Notice(text)))
 
     def _skip_reason(self, call: ToolCall, index: int, failures: list[str]) -> Optional[str]:
         """Why a call of this reply is not run, or None to run it."""

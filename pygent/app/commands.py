@@ -8,18 +8,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..domain.errors import PygentError
+from ..domain.errors import CheckpointConflict, PygentError
+from ..domain.instructions import AGENTS_FILE, size_text
 from ..domain.visible import visible
+from .agents_template import draft_agents_file, top_names
 from .approval import Approval
+from .checkpoints import checkpoints_of, redo_step, undo_step
 from .task_report import describe_tasks, ended_line, task_manager
+from .workspace_exit import CHOICES
 
 
 @dataclass
 class Session:
-    """What a command acts on: the agent (with its runtime) and the approval rules."""
+    """What a command acts on: the agent (with its runtime) and the approval rules.
+
+    ``workspace_choice``: ``keep`` or ``discard`` when ``/exit`` said what becomes of a
+    temporary workspace, else None (the ``keep_workspace`` setting decides).
+    """
 
     agent: Any
     approval: Approval = field(default=None)  # type: ignore[assignment]
+    workspace_choice: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.approval is None:  # the agent's own rules, so /cmd obeys the same deny list
@@ -34,11 +43,16 @@ class Session:
 
 @dataclass
 class CommandOutcome:
-    """What a command has to say, and whether the session should end."""
+    """What a command has to say, and whether the session should end.
+
+    ``retry``: a line that does what was refused because it would overwrite something
+    (``/undo --force``), for an entrypoint that can ask the person first.
+    """
 
     text: str = ""
     exit: bool = False
     is_error: bool = False
+    retry: str = ""
 
 
 CommandFunc = Callable[[Session, str], CommandOutcome]
@@ -103,9 +117,38 @@ def cp_command(session: Session, args: str) -> CommandOutcome:
 def new_command(session: Session, args: str) -> CommandOutcome:
     """Start a new conversation in the same runtime."""
     session.agent.new_conversation()
+    said = instructions_line(session.agent)
     return CommandOutcome(
         f"New conversation; the workspace {session.runtime.workspace} and its files are kept."
+        + (f"\n{said}" if said else "")
     )
+
+
+def instructions_line(agent: Any) -> str:
+    """``Instructions: AGENTS.md (1.2 KB, ~300 tokens)`` for a banner; "" when none were read."""
+    instructions = getattr(agent, "instructions", None)
+    summary = instructions.summary() if instructions is not None else ""
+    return visible(f"Instructions: {summary}", keep_newlines=False) if summary else ""
+
+
+def init_command(session: Session, args: str) -> CommandOutcome:
+    """Write a first AGENTS.md from the names at the top of the workspace, without a model."""
+    word = args.strip()
+    if word not in ("", "--force"):
+        return CommandOutcome("Usage: /init [--force]", is_error=True)
+    names = top_names(Path(session.runtime.workspace))
+    if AGENTS_FILE in names and not word:
+        return CommandOutcome(f"{AGENTS_FILE} is already in the workspace; /init --force "
+                              "replaces it.", is_error=True)
+    text, evidence = draft_agents_file(names)
+    session.runtime.write_file(AGENTS_FILE, text)  # never through a link the sandbox made
+    source = (f"guesses from {', '.join(evidence)}" if evidence else
+              "nothing at the top of the workspace to guess from")
+    read = ("it is read into the system prompt of the next conversation (/new starts one)"
+            if getattr(session.agent, "read_instructions", None) is not None else
+            "project_instructions is off, so Pygent does not read it")
+    return CommandOutcome(f"Wrote {AGENTS_FILE} ({size_text(len(text.encode('utf-8')))}, "
+                          f"{source}). Edit it; {read}.")
 
 
 def tasks_command(session: Session, args: str) -> CommandOutcome:
@@ -142,8 +185,56 @@ def tasks_command(session: Session, args: str) -> CommandOutcome:
     return CommandOutcome("\n".join(lines), is_error=failed)
 
 
+def undo_command(session: Session, args: str) -> CommandOutcome:
+    """Undo the last step's file changes (``--chat``: its messages too)."""
+    return restore_outcome(session, "undo", args)
+
+
+def redo_command(session: Session, args: str) -> CommandOutcome:
+    """Redo the step undone last."""
+    return restore_outcome(session, "redo", args)
+
+
+def restore_outcome(session: Session, verb: str, args: str) -> CommandOutcome:
+    """Run /undo or /redo with ``--chat`` and ``--force``; a conflict offers ``--force``."""
+    words = set(args.split())
+    if not words <= {"--chat", "--force"}:
+        return CommandOutcome(f"Usage: /{verb} [--chat] [--force]", is_error=True)
+    step = undo_step if verb == "undo" else redo_step
+    chat = "--chat" in words
+    try:
+        done = step(session.agent, force="--force" in words, conversation=chat)
+    except CheckpointConflict as exc:
+        retry = f"/{verb} --force" + (" --chat" if chat else "")
+        return CommandOutcome(f"Not {verb}ne: {exc}. {retry} overwrites "
+                              f"{'it' if len(exc.paths) == 1 else 'them'}.", is_error=True,
+                              retry=retry)
+    return CommandOutcome(done.text)
+
+
+def diff_command(session: Session, args: str) -> CommandOutcome:
+    """What the agent changed this session, as a unified diff."""
+    path = args.strip()
+    checkpoints = checkpoints_of(session.agent)
+    text = checkpoints.diff(path or None)
+    if not text:
+        where = f" in {path}" if path else ""
+        return CommandOutcome(f"No file changes by the agent{where} this session (steps you "
+                              "undid do not count).")
+    return CommandOutcome(text.rstrip("\n"))
+
+
 def exit_command(session: Session, args: str) -> CommandOutcome:
-    """End the session."""
+    """End the session; ``keep`` or ``discard`` says what becomes of a temporary workspace."""
+    word = args.strip().lower().lstrip("-")
+    if word not in ("", *CHOICES):
+        return CommandOutcome("Usage: /exit [keep|discard]: keep or remove a temporary "
+                              "workspace without being asked", is_error=True)
+    session.workspace_choice = word or None
+    if word == "discard" and not getattr(session.runtime, "temporary", False):
+        return CommandOutcome(f"Bye. The workspace {session.runtime.workspace} is a folder you "
+                              "chose, so it stays: only a temporary one is ever removed.",
+                              exit=True)
     return CommandOutcome("Bye.", exit=True)
 
 
@@ -175,6 +266,12 @@ COMMANDS: dict[str, Command] = {
         Command("new", "start a new conversation, keeping the runtime and its files",
                 "Forgets the conversation so the model starts fresh; the sandbox, its "
                 "workspace and its files stay as they are.", new_command),
+        Command("init", "write a first AGENTS.md (project instructions) into the workspace",
+                "Writes AGENTS.md with headings (overview, build and test, conventions) and "
+                "what the names at the top of the workspace suggest (pyproject.toml, "
+                "package.json, ...), for you to edit; no model is asked. It is read into the "
+                "system prompt from the next conversation on. An existing AGENTS.md is kept "
+                "unless you add --force.", init_command, "[--force]", "--force"),
         Command("confirm", "ask before each bash command: on or off",
                 "/confirm on asks you before every bash command the model wants to run; a "
                 "no is sent to the model as the command's result. /confirm off stops asking. "
@@ -186,10 +283,30 @@ COMMANDS: dict[str, Command] = {
                 "workspace. /tasks stop ID stops a running task and releases its sandbox; "
                 "/tasks stop all stops every running one.", tasks_command, "[stop ID|all]",
                 "stop"),
+        Command("undo", "undo the file changes of the agent's last step (repeatable)",
+                "Puts the files the last step changed (with any tool, bash included) back as "
+                "they were before it: new files removed, deleted ones back, renames undone. "
+                "Each /undo goes one step further back; /redo reapplies. --chat also takes "
+                "that step's messages, and every later one, out of the conversation. A file "
+                "changed since the step (by you or anything else) is not overwritten unless "
+                "you say yes or add --force.", undo_command, "[--chat] [--force]",
+                "--chat|--force"),
+        Command("redo", "reapply the step undone last",
+                "Changes the files back to what the step undone last made them; with --chat "
+                "its messages return to the conversation too (if nothing was said since). "
+                "Files changed since the undo are not overwritten unless you say yes or add "
+                "--force.", redo_command, "[--chat] [--force]", "--chat|--force"),
+        Command("diff", "show what the agent changed this session, as a unified diff",
+                "Shows every file the agent's steps changed this session (and did not undo) "
+                "as a diff from the session's start to now: new, deleted, renamed and binary "
+                "files included. /diff PATH shows one file or folder.", diff_command,
+                "[PATH]", "path"),
         Command("exit", "leave (Ctrl-D does the same), stopping tasks and the sandbox",
-                "Ends the session: stops its running tasks and the sandbox, and removes a "
-                "temporary workspace.",
-                exit_command),
+                "Ends the session: stops its running tasks and the sandbox. A temporary "
+                "workspace that holds files is kept and its place said (the terminal asks "
+                "first; keep_workspace sets what happens); /exit discard removes it, /exit "
+                "keep keeps it without asking. A folder you chose (--workspace) is never "
+                "removed.", exit_command, "[keep|discard]", "keep|discard"),
     )
 }
 

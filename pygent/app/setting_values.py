@@ -12,6 +12,8 @@ from typing import Any, Optional
 from ..domain.persona import DEFAULT_DESCRIPTION, Persona
 
 TOOL_PROTOCOLS = ("auto", "native", "text")
+WORKSPACE_MODES = ("write", "read-only")
+KEEP_CHOICES = ("ask", "always", "never")  # what leaving does with a temporary workspace
 
 
 def coerce(name: str, value: Any, default: Any) -> Any:
@@ -54,6 +56,10 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         return None if value is None or str(value).strip() == "" else parse_temperature(value)
     if name == "tool_protocol":
         return parse_choice(value, TOOL_PROTOCOLS)
+    if name == "workspace_mode":
+        return parse_choice(str(value).strip().lower().replace("_", "-"), WORKSPACE_MODES)
+    if name == "keep_workspace":
+        return parse_choice(value, KEEP_CHOICES)
     if isinstance(default, bool):
         return parse_bool(value)
     if isinstance(default, int):

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from ..domain.errors import ConfigError
 from ..domain.persona import Persona
-from .setting_values import TOOL_PROTOCOLS, coerce
+from .setting_values import KEEP_CHOICES, TOOL_PROTOCOLS, WORKSPACE_MODES, coerce
 from .settings_files import PROJECT_FILE, USER_FILE, is_project_file, read_settings_file
 
 BACKENDS = ("auto", "openai", "direct", "echo")
@@ -27,7 +27,8 @@ class Settings:
     """Every knob Pygent has; the environment wins over files, flags win over both.
 
     Metadata ``project``: True when a project file may set the field, ``"add"`` when its
-    rules are added to the user's, ``"on"`` when it may only switch it on; absent, never.
+    rules are added to the user's, ``"on"`` when it may only switch it on (to the value
+    ``on`` names, ``True`` unless given); absent, never.
     ``flag``: how ``pygent`` and ``pygent-ui`` take it on the command line (``--max-steps N``;
     a bare ``--confirm`` switches it on; ``--docker | --no-docker`` on or off), ``choices``.
     """
@@ -92,17 +93,39 @@ class Settings:
         "doc": "Most processes alive at once in the sandbox container (bounds fork bombs)."})
     workspace: Optional[str] = field(default=None, metadata={"env": "PYGENT_WORKSPACE",
         "flag": "--workspace DIR",
-        "doc": "Workspace folder to keep; a fresh temporary one is used when unset."})
+        "doc": "The folder the agent works in (--workspace . for the current one); unset, a "
+               "fresh temporary folder, kept at exit when it holds files (keep_workspace)."})
+    workspace_mode: str = field(default="write", metadata={"env": "PYGENT_WORKSPACE_MODE",
+        "project": "on", "on": "read-only", "flag": "--workspace-mode",
+        "choices": WORKSPACE_MODES,
+        "doc": "write, or read-only: the agent reads and runs but may not change the "
+               "workspace (Docker and confined local: a read-only mount; unconfined local: "
+               "only the file tools refuse, commands are not confined)."})
+    keep_workspace: str = field(default="ask", metadata={"env": "PYGENT_KEEP_WORKSPACE",
+        "flag": "--keep-workspace", "choices": KEEP_CHOICES,
+        "doc": "What leaving pygent or pygent-ui does with a temporary workspace that holds "
+               "files: ask (the REPL asks, anything else keeps it and says where), always "
+               "keep it, or never (remove it, as /exit discard does once). An empty one is "
+               "removed."})
     command_timeout: float = field(default=600.0, metadata={"env": "PYGENT_COMMAND_TIMEOUT",
         "doc": "Seconds before a command is killed."})
     output_limit: int = field(default=65536, metadata={"env": "PYGENT_OUTPUT_LIMIT",
         "doc": "Bytes of command output the model sees (head and tail kept)."})
+    checkpoints: bool = field(default=True, metadata={"env": "PYGENT_CHECKPOINTS",
+        "project": "on", "flag": "--checkpoints | --no-checkpoints",
+        "doc": "Snapshot the workspace around each step that runs tools, outside it, so "
+               "/undo, /redo and /diff work (needs git; 0 switches them off)."})
     persona_name: str = field(default="Pygent", metadata={"env": "PYGENT_PERSONA_NAME",
         "project": True,
         "doc": "The agent's name, shown in the banner and the system prompt."})
     persona: Optional[str] = field(default=None, metadata={"env": "PYGENT_PERSONA",
         "project": True,
         "doc": "One-line description of the agent for the system prompt."})
+    project_instructions: bool = field(default=True, metadata={
+        "env": "PYGENT_PROJECT_INSTRUCTIONS", "project": True,
+        "doc": "Read AGENTS.md from the workspace and the folders above it (up to the git "
+               "repository's root or your home) into the system prompt at the start of each "
+               "conversation: at most 32 KB (8 KB with local_model); 0 reads none."})
     history_file: Optional[str] = field(default=None, metadata={"env": "PYGENT_HISTORY_FILE",
         "doc": "File the conversation is appended to and resumed from: JSON lines, or a "
                "JSON array of messages (earlier releases), which is kept an array."})
@@ -280,8 +303,8 @@ def _project_values(path: Path, required: bool) -> tuple[dict[str, Any], list[st
             continue
         if allowed == "add":
             rules += value
-        elif allowed == "on" and not value:
-            refused.append(f"{name} = false")
+        elif allowed == "on" and value != kind.metadata.get("on", True):
+            refused.append(f"{name} = {str(value).lower()}")  # it may only tighten
         else:
             taken[name] = value
     unknown = sorted(set(data) - set(kinds))

@@ -6,8 +6,11 @@
     ├── SandboxError            the sandbox could not do what was asked
     │   ├── PathEscapeError     a path resolves outside the workspace (also a ValueError)
     │   ├── MissingFileError    no such file in the workspace (also a FileNotFoundError)
+    │   ├── ReadOnlyError       a write to a read-only workspace (workspace_mode)
     │   └── DockerUnavailable   no Docker engine, or no image (pygent.adapters.sandbox)
     ├── TaskError               a delegated task could not be started or reached
+    ├── CheckpointError         nothing to undo or redo, or checkpoints are off
+    │   └── CheckpointConflict  a restore would overwrite files changed since (named)
     └── StepCancelled           the person stopped the step (Ctrl-C, Stop, ``cancel()``)
 """
 
@@ -36,9 +39,25 @@ class MissingFileError(SandboxError, FileNotFoundError):
     """The file or folder named does not exist in the workspace."""
 
 
+class ReadOnlyError(SandboxError):
+    """A write was refused: the session's workspace is read-only (``workspace_mode``)."""
+
+
 class TaskError(PygentError):
     """A delegated task could not be started (limit, depth, persona, files) or is unknown."""
 
 
 class StepCancelled(PygentError):
     """The step was cancelled as the person asked; unanswered calls read "Interrupted"."""
+
+
+class CheckpointError(PygentError):
+    """Checkpoints cannot do what was asked: nothing to undo, switched off, a step running."""
+
+
+class CheckpointConflict(CheckpointError):
+    """Files a restore would overwrite changed since the step: they are named, and kept."""
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -105,6 +106,31 @@ class HistoryPort(Protocol):
 
     def close(self) -> None:
         """Release the log (a file); nothing is appended after this."""
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    """Snapshots of one workspace, kept outside it, so a step's file changes can be undone.
+
+    A snapshot is a tree id: equal ids mean equal trees. Paths are relative, ``/``-separated.
+    """
+
+    def snapshot(self, recheck: Sequence[str] = ()) -> str:
+        """The workspace's tree id now; ``recheck`` paths are read again, whatever is cached."""
+
+    def changed(self, before: str, after: str) -> list[str]:
+        """The files (and links) that differ between two snapshots."""
+
+    def diff(self, before: str, after: str, paths: Optional[Sequence[str]] = None,
+             binary: bool = False) -> str:
+        """A unified diff from ``before`` to ``after``, of ``paths`` only when given."""
+
+    def restore(self, tree: str, paths: Sequence[str]) -> list[str]:
+        """Make ``paths`` in the workspace what they are in ``tree``; return those it could
+        not bring back (files too big to keep a copy of)."""
+
+    def close(self) -> None:
+        """Remove the store; safe twice."""
 
 
 @runtime_checkable

@@ -149,14 +149,18 @@ class FinalAnswer:
 def one_shot(args: argparse.Namespace, task: str) -> int:
     """Run ``task`` until the model stops; the answer goes to stdout, progress to stderr."""
     from ..domain.errors import StepCancelled
+    from .cli_exit import RUN_HINT, decide, protect, report
     from .cli_render import DIM, Renderer
 
     renderer = Renderer(out=sys.stderr, err=sys.stderr, show_text=False, show_output=False)
-    settings = load_cli_settings(args)
+    # nobody is there to /undo a one-shot run's steps: no checkpoints to pay for
+    settings = load_cli_settings(args).with_overrides(checkpoints=False)
     session = open_session(settings, renderer)
+    protect(session, settings)
     answer = FinalAnswer()
     session.agent.subscribe(renderer.event)
     session.agent.subscribe(answer)
+    end = None
     try:
         renderer.spinner.start("thinking")
         with ctrl_c_cancels(session.agent):
@@ -165,7 +169,11 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
         raise KeyboardInterrupt from None  # main() says "Interrupted." and exits 130
     finally:
         renderer.spinner.stop()
-        session.agent.close()  # the sandbox, the history, a local model server
+        try:
+            end = decide(session, settings, renderer, ask=False)  # kept when it holds files
+        finally:
+            session.agent.close()  # the sandbox, the history, a local model server
+            report(end, renderer, RUN_HINT)  # on stderr, with the progress
     renderer.line(f"Total: {session.agent.totals().describe()}", DIM)  # on stderr, as progress
     if result.reason == "asked":  # nobody is there to answer: the question is the output
         print(result.result, flush=True)
@@ -178,6 +186,7 @@ def one_shot(args: argparse.Namespace, task: str) -> int:
 
 def interactive(args: argparse.Namespace) -> int:
     """The REPL."""
+    from .cli_exit import REPL_HINT, decide, protect, report
     from .cli_render import Renderer
     from .cli_repl import run_repl, say_tasks_stop
 
@@ -186,14 +195,20 @@ def interactive(args: argparse.Namespace) -> int:
     if settings.ask_user is None:  # a person is there to answer
         settings = settings.with_overrides(ask_user=True)
     session = open_session(settings, renderer)
+    protect(session, settings)
+    asked = end = None
     try:
-        return run_repl(session, settings, renderer)
+        status = run_repl(session, settings, renderer)
+        asked = sys.stdin.isatty()  # /exit or Ctrl-D at a terminal: the person can answer
+        return status
     finally:  # every way out: /exit, Ctrl-D, an error, SIGTERM or SIGHUP (SystemExit)
         try:
             renderer.spinner.stop()
             say_tasks_stop(session, renderer)  # may fail on a terminal that hung up
+            end = decide(session, settings, renderer, ask=bool(asked))
         finally:
             session.agent.close()  # the tasks, the sandbox, the history, a local model server
+            report(end, renderer, REPL_HINT)
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:

@@ -16,7 +16,15 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 
-from ..app.commands import COMMANDS, CommandOutcome, Session, find_command, is_command, run_command
+from ..app.commands import (
+    COMMANDS,
+    CommandOutcome,
+    Session,
+    find_command,
+    instructions_line,
+    is_command,
+    run_command,
+)
 from ..app.task_report import ended_line, task_manager
 from ..container import resolve_backend
 from ..domain.errors import PygentError, StepCancelled
@@ -129,7 +137,8 @@ def say_tasks_stop(session: Session, renderer: Renderer) -> None:
 
 
 def banner(session: Session, settings: Settings) -> list[str]:
-    """Who is answering, where commands run, which model, which workspace; then a hint."""
+    """Who is answering, where commands run, which model, which workspace, which project
+    instructions (AGENTS.md); then a hint."""
     runtime = session.runtime
     where = runtime.label
     backend = resolve_backend(settings)
@@ -142,6 +151,10 @@ def banner(session: Session, settings: Settings) -> list[str]:
         f"{runtime.workspace}",
         "Type /help for commands; /exit or Ctrl-D leaves, Ctrl-C interrupts a step.",
     ]
+    instructions = instructions_line(session.agent)
+    if instructions:
+        lines.insert(1, instructions)
+    lines[-1:-1] = workspace_notes(runtime, settings)  # before the hint
     if backend == "direct":
         lines.append('Offline direct model: lines run as shell commands, or as tool calls '
                      'like write_file path="a.txt" content="hi".')
@@ -152,10 +165,40 @@ def banner(session: Session, settings: Settings) -> list[str]:
     return lines
 
 
+def workspace_notes(runtime: Any, settings: Settings) -> list[str]:
+    """The banner's word on the workspace: read-only (and whether commands are held to it),
+    or temporary (what leaving does with it)."""
+    notes = []
+    if getattr(runtime, "read_only", False):
+        if runtime.label == "local (unconfined)":
+            notes.append("Read-only for the file tools only: local commands are not confined, "
+                         "so they can still change files (Docker or bubblewrap enforce it).")
+        else:
+            notes.append("Read-only workspace: commands and tools can read it, not change it.")
+    if getattr(runtime, "temporary", False) and settings.keep_workspace != "never":
+        notes.append("A temporary workspace: kept at exit when it holds files (/exit discard "
+                     "removes it); --workspace . works in the current folder.")
+    return notes
+
+
 def show_outcome(renderer: Renderer, outcome: CommandOutcome) -> None:
     """Print what a slash command said."""
     if outcome.text:
         renderer.line(outcome.text, RED if outcome.is_error else "")
+
+
+def ask_to_retry(session: Session, renderer: Renderer, outcome: CommandOutcome) -> CommandOutcome:
+    """A command refused to overwrite files (``/undo``): ask on a terminal, then retry with
+    ``--force`` on a yes. Piped input is never asked: the refusal says how to force it."""
+    if not sys.stdin.isatty():
+        return outcome
+    show_outcome(renderer, outcome)
+    renderer.spinner.stop()
+    renderer.err.write(renderer.paint("Overwrite? [y/N] ", "\x1b[33m"))
+    renderer.err.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        return CommandOutcome("Nothing was changed.")
+    return run_command(session, outcome.retry)
 
 
 def handle_line(session: Session, settings: Settings, renderer: Renderer, line: str) -> bool:
@@ -163,6 +206,8 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
     try:
         if is_command(line):
             outcome = run_command(session, line)
+            if outcome.retry:
+                outcome = ask_to_retry(session, renderer, outcome)
             show_outcome(renderer, outcome)
             return not outcome.exit
         renderer.spinner.start("thinking")

@@ -23,11 +23,14 @@ WAIT = 20.0  # seconds before a missing text fails the test (not a speed asserti
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """A clean environment: a fresh HOME, local sandbox, no API key, no host settings."""
+    """A clean environment: a fresh HOME, local sandbox, no API key, no host settings, and
+    temporary folders (kept workspaces too) under the test's own folder."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OPENAI_", "PYGENT_", "XDG_")) and k != "NO_COLOR"}
+    scratch = home.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     env.update(HOME=str(home), PYTHONPATH=str(ROOT), PYGENT_USE_DOCKER="0", TERM="xterm",
-               PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="120", LINES="40")
+               PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="120", LINES="40", TMPDIR=str(scratch))
     env.update(extra)
     return env
 
@@ -133,11 +136,15 @@ def workspace_of(terminal: Terminal) -> Path:
     return Path(match.group(1))
 
 
-def test_the_seed_session_works_offline_and_exit_cleans_up(start: Launch, home: Path) -> None:
+def test_the_seed_session_works_offline_and_exit_keeps_what_it_made(
+    start: Launch, home: Path
+) -> None:
+    """Issue 15: ``/exit`` used to delete hello.txt without a word; now it asks, Enter keeps."""
     term = start()
     assert re.search(r"Pygent - local \((un)?confined\) - model: direct - workspace:",
                      term.transcript), term.transcript
     assert "OPENAI_API_KEY" in term.transcript and "/help" in term.transcript
+    assert "A temporary workspace: kept at exit when it holds files" in term.transcript
     workspace = workspace_of(term)
     assert workspace.is_dir()
     assert "$ echo \"Hello\"\nHello\n" in term.run('echo "Hello"')
@@ -145,11 +152,133 @@ def test_the_seed_session_works_offline_and_exit_cleans_up(start: Launch, home: 
     assert "Wrote 17 bytes to hello.txt" in wrote
     assert "$ cat hello.txt\nHello from Pygent\n" in term.run('bash cmd="cat hello.txt"')
     term.child.sendline("/exit")
+    term.expect(f"Keep the workspace {workspace} (1 file)? [Y/n] ")
+    term.child.sendline("")
     assert term.wait_exit() == 0
-    assert not workspace.exists()
+    assert f"Kept the workspace {workspace} (1 file). /exit discard" in term.transcript
+    assert (workspace / "hello.txt").read_text() == "Hello from Pygent"
     history = home / ".local" / "share" / "pygent" / "history"
     assert 'echo "Hello"' in history.read_text()
     assert stat.S_IMODE(history.stat().st_mode) == 0o600
+
+
+def test_answering_no_at_exit_removes_the_workspace_and_says_so(start: Launch) -> None:
+    term = start()
+    workspace = workspace_of(term)
+    term.run("mkdir -p src && echo x > src/a.py && echo y > b.txt")
+    term.child.sendline("/exit")
+    term.expect(f"Keep the workspace {workspace} (2 files, 1 folder)? [Y/n] ")
+    term.child.sendline("n")
+    assert term.wait_exit() == 0
+    assert f"Removed the temporary workspace {workspace} (2 files, 1 folder)." in \
+        term.transcript
+    assert not workspace.exists()
+
+
+@pytest.mark.parametrize(("how", "kept"), [("/exit discard", False), ("/exit keep", True)])
+def test_exit_discard_or_keep_decides_without_a_question(
+    start: Launch, how: str, kept: bool
+) -> None:
+    term = start()
+    workspace = workspace_of(term)
+    term.run('write_file path="notes.md" content="draft"')
+    term.child.sendline(how)
+    assert term.wait_exit() == 0
+    assert "Keep the workspace" not in term.transcript
+    assert workspace.exists() is kept
+    said = "Kept the workspace" if kept else "Removed the temporary workspace"
+    assert f"{said} {workspace} (1 file)." in term.transcript
+
+
+@pytest.mark.parametrize(("setting", "kept"), [("always", True), ("never", False)])
+def test_the_keep_workspace_setting_decides_without_a_question(
+    start: Launch, setting: str, kept: bool
+) -> None:
+    term = start("--keep-workspace", setting)
+    workspace = workspace_of(term)
+    assert ("A temporary workspace" in term.transcript) is kept  # never: nothing to say
+    term.run('write_file path="notes.md" content="draft"')
+    term.child.sendline("/exit")
+    assert term.wait_exit() == 0
+    assert "Keep the workspace" not in term.transcript
+    assert workspace.exists() is kept
+
+
+def test_ctrl_d_asks_too_and_no_answer_keeps_the_files(start: Launch) -> None:
+    term = start()
+    workspace = workspace_of(term)
+    term.run('write_file path="hello.txt" content="hi"')
+    term.child.sendeof()
+    term.expect("Keep the workspace")
+    term.child.sendeof()  # no answer at all: keep
+    assert term.wait_exit() == 0
+    assert (workspace / "hello.txt").read_text() == "hi"
+    assert f"Kept the workspace {workspace} (1 file)." in term.transcript
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_ends_the_session_without_losing_the_files(
+    start: Launch, signal_name: str
+) -> None:
+    import signal
+
+    term = start()
+    workspace = workspace_of(term)
+    term.run('write_file path="work.txt" content="an hour of it"')
+    number = getattr(signal, signal_name)
+    term.child.kill(number)
+    assert term.wait_exit() == 128 + number
+    assert (workspace / "work.txt").read_text() == "an hour of it"
+    assert "Keep the workspace" not in term.transcript  # nobody may be there to answer
+    assert f"Kept the workspace {workspace} (1 file)." in term.transcript
+
+
+@pytest.mark.docker
+def test_with_docker_sigterm_keeps_the_files_too(start: Launch, docker_image: str) -> None:
+    """Docker's own SIGTERM clean-up closes the sandbox before the exit path runs."""
+    import signal
+
+    term = start("--docker", PYGENT_IMAGE=docker_image)
+    workspace = workspace_of(term)
+    term.run('write_file path="work.txt" content="kept"')
+    term.child.kill(signal.SIGTERM)
+    assert term.wait_exit() == 128 + signal.SIGTERM
+    assert (workspace / "work.txt").read_text() == "kept"
+    assert os.stat(workspace / "work.txt").st_uid == os.getuid()
+    assert f"Kept the workspace {workspace} (1 file)." in term.transcript
+
+
+def test_workspace_dot_works_in_the_current_folder_and_leaves_it_there(
+    start: Launch, tmp_path: Path
+) -> None:
+    term = start("--workspace", ".")
+    assert workspace_of(term) == tmp_path.resolve()
+    assert "A temporary workspace" not in term.transcript
+    term.run('write_file path="src/app.py" content="print(1)"')
+    assert f"\n{tmp_path.resolve()}\n" in term.run("pwd")
+    term.child.sendline("/exit discard")
+    assert term.wait_exit() == 0
+    assert "is a folder you chose, so it stays" in term.transcript
+    assert (tmp_path / "src" / "app.py").read_text() == "print(1)"
+
+
+def test_a_read_only_session_says_so_and_changes_nothing(start: Launch, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("read me\n")
+    term = start("--workspace", ".", "--workspace-mode", "read-only")
+    confined = "local (confined)" in term.transcript
+    assert ("Read-only workspace: commands and tools can read it, not change it." if confined
+            else "Read-only for the file tools only: local commands are not confined") in \
+        term.transcript
+    assert "read me" in term.run("cat README.md")
+    refused = term.run('write_file path="README.md" content="changed"')
+    assert "read-only (workspace_mode = read-only)" in refused
+    assert "/cp: cannot write" in term.run(f"/cp {tmp_path / 'README.md'} copy.md")
+    if confined:
+        assert "Read-only file system" in term.run("touch made.txt")
+    term.child.sendline("/exit")
+    assert term.wait_exit() == 0
+    assert (tmp_path / "README.md").read_text() == "read me\n"
+    assert not (tmp_path / "copy.md").exists() and not (tmp_path / "made.txt").exists()
 
 
 @pytest.mark.docker
@@ -163,8 +292,12 @@ def test_the_seed_session_runs_in_docker_with_the_docker_flag(
     term.run('write_file path="hello.txt" content="Hello from Pygent"')
     assert "\nHello from Pygent\n" in term.run('bash cmd="cat hello.txt"')
     term.child.sendline("/exit")
+    term.expect("? [Y/n] ")
+    term.child.sendline("y")
     assert term.wait_exit() == 0
-    assert not workspace.exists()
+    info = os.stat(workspace / "hello.txt")  # the invoking user's, as made on the host
+    assert (info.st_uid, info.st_gid) == (os.getuid(), os.getgid())
+    assert (workspace / "hello.txt").read_text() == "Hello from Pygent"
 
 
 def test_piped_input_is_read_line_by_line_without_a_line_editor(home: Path) -> None:
@@ -174,7 +307,19 @@ def test_piped_input_is_read_line_by_line_without_a_line_editor(home: Path) -> N
     assert done.returncode == 0
     assert "vc> echo piped\n$ echo piped\npiped\nvc> /exit\nBye.\n" in done.stdout
     assert "never" not in done.stdout
+    assert "Kept" not in done.stdout  # an empty workspace goes quietly
     assert done.stderr == ""
+
+
+def test_piped_input_keeps_a_workspace_with_files_and_says_where(home: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pygent", "--no-docker"], env=cli_env(home),
+                          input='write_file path="a.txt" content="x"\n/exit\n',
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Keep the workspace" not in done.stdout + done.stderr  # nobody to ask
+    match = re.search(r"Kept the workspace (\S+) \(1 file\)\.", done.stdout)
+    assert match, done.stdout
+    assert (Path(match.group(1)) / "a.txt").read_text() == "x"
 
 
 def test_help_lists_every_command_and_explains_one(start: Launch) -> None:
@@ -211,6 +356,78 @@ def test_new_restarts_the_conversation_and_keeps_the_files(start: Launch) -> Non
     term.run('write_file path="kept.txt" content="still here"')
     assert "New conversation" in term.run("/new")
     assert "still here" in term.run("cat kept.txt")
+
+
+def test_the_banner_names_the_agents_file_it_read_with_its_size(
+    start: Launch, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "AGENTS.md").write_text("# Rules\n" + "Run the tests before you stop.\n" * 40)
+    term = start("--workspace", str(project))
+    lines = term.transcript.splitlines()
+    head = next(i for i, line in enumerate(lines) if "workspace: " in line)
+    assert lines[head + 1] == "Instructions: AGENTS.md (1.2 KB, ~357 tokens)", term.transcript
+
+
+def test_init_writes_agents_md_and_the_next_conversation_reads_it(start: Launch) -> None:
+    term = start()
+    assert "Instructions:" not in term.transcript
+    wrote = term.run("/init")
+    assert "Wrote AGENTS.md" in wrote and "/new starts one" in wrote
+    assert "## Build and test" in term.run("cat AGENTS.md")
+    assert "already in the workspace; /init --force replaces it." in term.run("/init")
+    assert re.search(r"Instructions: AGENTS\.md \(\d+ B, ~\d+ tokens\)", term.run("/new"))
+
+
+def test_diff_and_undo_take_back_an_edit_and_ask_before_overwriting_yours(
+    start: Launch, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# My project\n")
+    term = start("--workspace", str(project))
+    term.run('write_file path="hello.txt" content="Hello from Pygent"')
+    term.run("sed -i 's/My/Our/' README.md")
+    shown = term.run("/diff")
+    assert "--- README.md\n+++ README.md\n@@ -1 +1 @@\n-# My project\n+# Our project" in shown
+    assert "--- /dev/null\n+++ hello.txt\n@@ -0,0 +1 @@\n+Hello from Pygent" in shown
+    assert "+Hello" not in term.run("/diff README.md")
+    said = term.run("/undo")
+    assert "Undid step 3 (bash: sed -i 's/My/Our/' README.md): 1 file back as before " \
+           "(README.md); /redo puts it back" in said
+    assert (project / "README.md").read_text() == "# My project\n"
+    assert "Undid step 1 (write_file: hello.txt)" in term.run("/undo")
+    assert not (project / "hello.txt").exists()
+    assert "Nothing left to undo" in term.run("/undo")
+    assert "Redid step 1 (write_file: hello.txt): 1 file changed again" in term.run("/redo")
+    (project / "hello.txt").write_text("my own words\n")
+    term.child.sendline("/undo")
+    term.expect("Not undone: hello.txt changed after step 1 (write_file: hello.txt)")
+    term.expect("Overwrite? [y/N] ")
+    term.child.sendline("n")
+    assert "Nothing was changed." in term.prompt()
+    assert (project / "hello.txt").read_text() == "my own words\n"
+    term.child.sendline("/undo")
+    term.expect("Overwrite? [y/N] ")
+    term.child.sendline("y")
+    assert "Undid step 1" in term.prompt()
+    assert sorted(p.name for p in project.iterdir()) == ["README.md"]
+
+
+def test_piped_input_never_overwrites_on_undo_and_says_how_to_force(home: Path) -> None:
+    lines = ['write_file path="a.txt" content="agent"', "/cmd echo mine > a.txt", "/undo",
+             "/cmd cat a.txt", "/undo --force", "/cmd ls", "/exit discard"]
+    done = subprocess.run([sys.executable, "-m", "pygent", "--no-docker"], env=cli_env(home),
+                          input="\n".join(lines) + "\n", capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert ("Not undone: a.txt changed after step 1 (write_file: a.txt): undoing it would "
+            "overwrite that change. /undo --force overwrites it.") in done.stdout
+    assert "Overwrite?" not in done.stdout + done.stderr
+    assert "vc> /cmd cat a.txt\nmine\n" in done.stdout
+    assert "vc> /undo --force\nUndid step 1" in done.stdout
+    assert "vc> /cmd ls\nvc> /exit" in done.stdout
 
 
 def test_an_unknown_command_gets_a_suggestion(start: Launch) -> None:
@@ -306,12 +523,13 @@ def test_ctrl_c_at_the_prompt_clears_the_line(start: Launch) -> None:
     assert "$ echo never-run" not in term.transcript
 
 
-def test_ctrl_d_leaves_and_removes_the_temporary_workspace(start: Launch) -> None:
+def test_ctrl_d_leaves_and_removes_an_empty_temporary_workspace_quietly(start: Launch) -> None:
     term = start()
     workspace = workspace_of(term)
     term.child.sendeof()
     assert term.wait_exit() == 0
     assert not workspace.exists()
+    assert "Keep the workspace" not in term.transcript and "Kept" not in term.transcript
 
 
 def test_a_failing_api_is_one_clear_line_and_the_session_goes_on(start: Launch) -> None:
@@ -371,6 +589,19 @@ def test_run_prints_the_last_output_and_exits_zero(home: Path) -> None:
     done = pygent(home, "run", "--no-docker", "echo one-shot")
     assert (done.returncode, done.stdout) == (0, "one-shot\n")
     assert "$ echo one-shot" in done.stderr
+
+
+def test_run_keeps_a_workspace_with_files_and_prints_where_on_stderr(home: Path) -> None:
+    done = pygent(home, "run", "--no-docker", "echo made > made.txt && echo done")
+    assert (done.returncode, done.stdout) == (0, "done\n")
+    match = re.search(r"Kept the workspace (\S+) \(1 file\)\. --keep-workspace never",
+                      done.stderr)
+    assert match, done.stderr
+    assert (Path(match.group(1)) / "made.txt").read_text() == "made\n"
+    gone = pygent(home, "run", "--keep-workspace", "never", "echo made > made.txt")
+    assert gone.returncode == 0 and "Removed the temporary workspace" in gone.stderr
+    nothing = pygent(home, "run", "echo nothing made")
+    assert "workspace" not in nothing.stderr.lower()
 
 
 def test_dash_p_runs_a_task_too(home: Path) -> None:

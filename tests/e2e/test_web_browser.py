@@ -111,7 +111,9 @@ def running_server(cwd: Path, *flags: str, backend: str = "direct",
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path) as running:
+    scratch = tmp_path / "tmp"  # temporary workspaces, kept ones too, stay in the test's folder
+    scratch.mkdir()
+    with running_server(tmp_path, TMPDIR=str(scratch)) as running:
         yield running
 
 
@@ -179,7 +181,9 @@ def test_a_person_writes_a_file_and_reads_it_back_in_a_real_browser(server: Serv
     log = server.stop()
     assert server.process.returncode == 0, log
     assert f"serving on {server.login_url} " in log
-    assert not workspace.exists(), "the temporary workspace outlived the server"
+    # issue 15: stopping the server no longer deletes what the session made; it says where
+    assert (workspace / "a.txt").read_text() == "hi", "the server's end lost the file"
+    assert f"kept the workspace {workspace} of a web session that ended" in log
 
 
 def test_a_closed_tab_releases_its_sandbox_once_it_cannot_reconnect(tmp_path: Path) -> None:
@@ -247,3 +251,32 @@ def test_delegated_tasks_show_their_status_and_none_outlives_the_server(server: 
     log = server.stop()
     assert server.process.returncode == 0, log
     assert processes_running(left_running) == [], "a task outlived the server"
+
+
+def test_a_step_is_undone_redone_and_diffed_from_the_sidebar(server: Server) -> None:
+    with browser_page() as page:
+        page.goto(server.login_url)
+        workspace = workspace_of(page)
+        box = page.get_by_test_id("stChatInputTextArea")
+        sidebar = page.get_by_test_id("stSidebar")
+        box.fill('write_file path="u.txt" content="from the agent"')
+        box.press("Enter")
+        page.get_by_text("Wrote 14 bytes to u.txt").wait_for(timeout=60_000)
+        sidebar.get_by_text("1 step to undo, 0 to redo.").wait_for(timeout=60_000)
+        sidebar.get_by_role("button", name="Diff").click()
+        page.locator("code").filter(has_text="+from the agent").first.wait_for(timeout=60_000)
+        sidebar.get_by_role("button", name="Undo").click()
+        sidebar.get_by_text("0 steps to undo, 1 to redo.").wait_for(timeout=60_000)
+        assert not (workspace / "u.txt").exists()
+        sidebar.get_by_role("button", name="Redo").click()
+        sidebar.get_by_text("1 step to undo, 0 to redo.").wait_for(timeout=60_000)
+        assert (workspace / "u.txt").read_text() == "from the agent"
+        (workspace / "u.txt").write_text("mine")  # the person's own edit, after the step
+        sidebar.get_by_role("button", name="Undo").click()
+        sidebar.get_by_text("Files changed since that step would be overwritten.").wait_for(
+            timeout=60_000)
+        assert (workspace / "u.txt").read_text() == "mine"
+        sidebar.get_by_role("button", name="Overwrite").click()
+        sidebar.get_by_text("0 steps to undo, 1 to redo.").wait_for(timeout=60_000)
+        assert not (workspace / "u.txt").exists()
+        page.screenshot(path=str(SCREENSHOT.with_name("web-undo-e2e.png")), full_page=True)

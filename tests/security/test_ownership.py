@@ -102,3 +102,59 @@ def test_a_root_session_killed_before_close_is_handed_back_by_the_next_start(
         info = os.lstat(path)
         assert info.st_uid == 0 and not info.st_mode & stat.S_ISUID, path
         assert _xattrs(path) == [], path
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can make a folder another user owns")
+def test_in_a_folder_another_user_owns_what_docker_made_belongs_to_the_invoking_user(
+    workspace: Path,
+) -> None:
+    """``sudo pygent --workspace .`` in someone's project: the owner is whoever ran Pygent,
+    never the container's stand-in, and the folder's own owner and mode stay as they were."""
+    (workspace / "theirs.txt").write_text("theirs\n")
+    for path in (workspace, workspace / "theirs.txt"):
+        os.chown(path, 1234, 1234)
+    before = os.stat(workspace)
+    box = open_sandbox("docker", workspace)
+    try:
+        assert box.run("pwd").output == "/workspace\n"  # commands start in the folder
+        made = box.run("mkdir -p src && echo made > src/new.py && echo more >> theirs.txt")
+        assert made.exit_code == 0, made.to_text()
+    finally:
+        box.close()
+    after = os.stat(workspace)
+    assert (after.st_uid, after.st_gid, after.st_mode) == (
+        before.st_uid, before.st_gid, before.st_mode)
+    assert os.stat(workspace / "theirs.txt").st_uid == 1234
+    assert (workspace / "theirs.txt").read_text() == "theirs\nmore\n"
+    for path in (workspace / "src", workspace / "src" / "new.py"):
+        info = os.lstat(path)
+        assert (info.st_uid, info.st_gid) == (os.getuid(), os.getgid()), path
+    for path in [workspace, *workspace.rglob("*")]:
+        assert _xattrs(path) == [], path
+
+
+@pytest.mark.parametrize("kind", ["docker", "confined", "unconfined"])
+def test_a_kept_temporary_workspace_is_handed_back_like_a_named_one(kind: str) -> None:
+    """Leaving ``pygent`` keeps a temporary workspace that holds files: it must come back
+    owned by the invoking user, without ACL entries or set-id bits, as a named one does."""
+    import shutil
+
+    box = open_sandbox(kind, None)
+    kept = box.workspace
+    try:
+        box.keep = True
+        assert box.run(PLANT.replace(" && echo edited >> host-owned.txt", "")).exit_code == 0
+    finally:
+        box.close()
+    try:
+        me = (os.getuid(), os.getgid())
+        for path in [kept, *kept.rglob("*")]:
+            info = os.lstat(path)
+            assert (info.st_uid, info.st_gid) == me, path
+            assert not info.st_mode & (stat.S_ISUID | stat.S_ISGID) or stat.S_ISDIR(
+                info.st_mode), path
+            if not stat.S_ISLNK(info.st_mode):
+                assert _xattrs(path) == [], path
+        assert (kept / "made" / "deeper" / "file").read_text() == "made\n"
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)

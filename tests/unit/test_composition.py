@@ -40,6 +40,27 @@ def bash(agent: Agent, cmd: str) -> str:
     return agent.runtime.bash(cmd)
 
 
+def reads_no_agents_file(agent: Agent, path: Path) -> None:
+    agent.runtime.write_file("AGENTS.md", "Probe rule: answer in haiku.")
+    agent.new_conversation()
+    assert agent.instructions is None
+    assert "Probe rule" not in agent.system_message()["content"]
+
+
+def refuses_writes(agent: Agent, path: Path) -> None:
+    refusal = agent.dispatch("write_file", '{"path": "x.txt", "content": "y"}')[0]
+    assert "read-only" in refusal and not (agent.runtime.workspace / "x.txt").exists()
+
+
+def discards_at_exit(agent: Agent, path: Path) -> None:
+    from pygent.app.workspace_exit import guard_workspace, settle_workspace
+
+    agent.runtime.write_file("made.txt", "x")
+    guard_workspace(agent.runtime, agent.settings.keep_workspace)
+    end = settle_workspace(agent.runtime, agent.settings.keep_workspace)
+    assert end is not None and not end.kept
+
+
 def confined(agent: Agent, path: Path) -> None:
     assert agent.runtime.label == "local (confined)"
     assert "/home" not in bash(agent, "ls -d /home/* 2>/dev/null; echo end")[:-4]
@@ -67,14 +88,19 @@ PROBES: dict[str, tuple[Any, Check]] = {
     "confine": (True, confined),
     "workspace": ("{tmp}/chosen", lambda a, p: a.runtime.workspace == (p / "chosen").resolve()
                   or pytest.fail()),
+    "workspace_mode": ("read-only", refuses_writes),
+    "keep_workspace": ("never", discards_at_exit),
     "command_timeout": (1.0, lambda a, p: "timed out" in bash(a, "sleep 5") or pytest.fail()),
     "output_limit": (2000, lambda a, p: len(bash(a, "seq 1 5000")) < 4000 or pytest.fail()),
+    "checkpoints": (False, lambda a, p: "switched off" in a.file_checkpoints.reason
+                    or pytest.fail()),
     "initial_files": (["{tmp}/seed.txt"], lambda a, p: (a.runtime.workspace / "seed.txt")
                       .read_text() == "seeded" or pytest.fail()),
     "env": ({"PROBE_VAR": "from-settings"},
             lambda a, p: "from-settings" in bash(a, "echo $PROBE_VAR") or pytest.fail()),
     "persona_name": ("Probe", lambda a, p: a.persona.name == "Probe" or pytest.fail()),
     "persona": ("a probe", lambda a, p: a.persona.description == "a probe" or pytest.fail()),
+    "project_instructions": (False, reads_no_agents_file),
     "history_file": ("{tmp}/h.jsonl",
                      lambda a, p: getattr(a.history, "path", None) == p / "h.jsonl"
                      or pytest.fail()),

@@ -34,6 +34,14 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
 PROJECT = {True: "yes", "add": "adds rules", "on": "on only"}
 
 
+def _project(f) -> str:  # type: ignore[no-untyped-def]
+    """The Project file column: ``read-only only`` for a setting that may only be tightened."""
+    kind = f.metadata.get("project")
+    if kind == "on" and isinstance(f.metadata.get("on"), str):
+        return f"`{f.metadata['on']}` only"
+    return PROJECT.get(kind, "no")
+
+
 def render_table() -> str:
     """One row per setting: key, environment variable and flag, project file, default, meaning."""
     rows = [
@@ -45,7 +53,7 @@ def render_table() -> str:
         flags = [f"`{flag}`" for flag in f.metadata.get("flag", "").split(" | ") if flag]
         rows.append(
             f"| `{f.name}` | {', '.join([*(names or ['file only']), *flags])} | "
-            f"{PROJECT.get(f.metadata.get('project'), 'no')} | {_default(f)} | "
+            f"{_project(f)} | {_default(f)} | "
             f"{f.metadata['doc'].replace('|', chr(92) + '|')} |"
         )
     return "\n".join(rows)
@@ -63,7 +71,7 @@ def test_the_configuration_page_lists_every_setting_as_settings_defines_it() -> 
 #: Pages whose Python snippets run offline, as written, and how many each has at least.
 #: local-models.md's llama.cpp snippet needs a model file, so only its others run.
 SNIPPET_PAGES = {"custom-models.md": 5, "configuration.md": 1, "tasks.md": 3,
-                 "local-models.md": 1}
+                 "local-models.md": 1, "projects.md": 1}
 
 
 def python_snippets(name: str) -> list[str]:

@@ -22,12 +22,13 @@ def test_import_pygent_leaves_heavy_packages_unimported() -> None:
 PUBLIC = {
     "Agent", "AssistantDelta", "AssistantText", "CommandResult", "ConfigError", "DirectModel",
     "EchoModel", "Event", "Message", "MissingFileError", "ModelError", "Notice", "OpenAIModel",
-    "PathEscapeError", "Persona", "PygentError", "RunResult", "Runtime", "SandboxError",
+    "PathEscapeError", "Persona", "PygentError", "ReadOnlyError", "RunResult", "Runtime",
+    "SandboxError",
     "Settings", "load_config",
     "StepCancelled", "ToolCall", "ToolCallFunction", "ToolCallStarted", "ToolOutput",
     "ToolRegistry", "ToolSpec", "__version__", "clear_tools", "openai_compat", "register_tool",
     "remove_tool", "reset_tools", "tool", "tools", "TaskError", "TaskManager", "Task",
-    "register_task_tools", "make_executor",
+    "register_task_tools", "make_executor", "CheckpointError", "CheckpointConflict",
 }
 
 

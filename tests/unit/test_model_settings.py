@@ -128,7 +128,8 @@ def test_pygent_run_takes_the_same_flags(project: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("flags", [["--temperature", "3"], ["--temperature", "hot"],
                                    ["--seed", "1.5"], ["--tool-protocol", "json"],
-                                   ["--max-requests", "0"], ["--max-requests", "two"]])
+                                   ["--max-requests", "0"], ["--max-requests", "two"],
+                                   ["--workspace-mode", "ro"], ["--keep-workspace", "maybe"]])
 def test_bad_flag_values_are_usage_errors(
     flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,7 +142,8 @@ def test_bad_flag_values_are_usage_errors(
 SHARED = ["--backend", "echo", "--model", "m", "--local-model", "q.gguf", "--temperature", "0.5",
           "--seed", "7", "--no-docker", "--workspace", "ws", "--max-steps", "3",
           "--max-tokens", "99", "--tool-protocol", "text", "--confirm", "--config", "c.toml",
-          "--max-requests", "4"]
+          "--max-requests", "4", "--workspace-mode", "read-only", "--keep-workspace", "never",
+          "--no-checkpoints"]
 
 
 def test_pygent_and_pygent_ui_take_every_setting_flag_to_the_same_settings() -> None:

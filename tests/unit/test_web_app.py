@@ -98,10 +98,16 @@ class StreamingModel:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_server() -> Iterator[None]:
-    """Each test is a fresh server: no cached setup, no session left open."""
+def _fresh_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test is a fresh server: no cached setup, no session left open, and temporary
+    workspaces (kept ones too, when a session ends) under the test's own folder."""
+    import tempfile
+
     import streamlit as st
 
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     st.cache_resource.clear()
     yield
     close_all_sessions()
@@ -226,6 +232,23 @@ def test_slash_commands_typed_in_the_chat_box_work_as_in_the_cli(
     assert len(model.requests) == 1
 
 
+def test_init_on_the_page_writes_agents_md_and_the_sidebar_names_it_from_the_next_conversation(
+    sandboxes: SandboxCounter,
+) -> None:
+    model = FakeModel(default=say("ok"))
+    with Container.model.override(providers.Object(model)):
+        at = open_page()
+        send(at, "/init")
+        assert "Wrote AGENTS.md" in at.code[-1].value
+        assert not [m for m in at.sidebar.markdown if "Instructions:" in m.value]
+        [button] = [b for b in at.button if b.label == "New conversation"]
+        button.click().run()
+        send(at, "go")
+    [info] = [plain(m.value) for m in at.sidebar.markdown if "Instructions:" in m.value]
+    assert re.search(r"\*\*Instructions:\*\* AGENTS\.md \(\d+ B, ~\d+ tokens\)$", info), info
+    assert "## Build and test" in model.requests[-1]["messages"][0]["content"]
+
+
 def test_exit_ends_the_session_and_releases_its_sandbox(sandboxes: SandboxCounter) -> None:
     at = open_page()
     send(at, "/exit")
@@ -234,6 +257,48 @@ def test_exit_ends_the_session_and_releases_its_sandbox(sandboxes: SandboxCounte
     [button] = at.button
     button.click().run()
     assert len(sandboxes.open) == 1
+
+
+@pytest.mark.parametrize(("line", "kept"), [("/exit", True), ("/exit discard", False)])
+def test_exit_keeps_a_temporary_workspace_with_files_and_the_page_says_where(
+    line: str, kept: bool
+) -> None:
+    at = open_page()
+    assert "(temporary: kept when the session ends if it holds files" in at.caption[0].value
+    send(at, 'write_file path="page.txt" content="made on the page"')
+    workspace = session_of(at).agent.runtime.workspace
+    send(at, line)
+    assert workspace.exists() is kept
+    said = "Kept the workspace" if kept else "Removed the temporary workspace"
+    assert f"{said} {workspace} (1 file)." in plain(at.info[0].value)
+
+
+def test_a_tab_swept_or_a_server_stopping_keeps_the_files_and_logs_where(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    session = WebSession(pygent.Agent(settings=pygent.Settings(backend="direct",
+                                                               use_docker=False)), key="gone")
+    session.agent.runtime.write_file("draft.md", "hours of work")
+    workspace = session.agent.runtime.workspace
+    with caplog.at_level(logging.WARNING, logger="pygent"):
+        assert sweep_sessions(lambda key: False, grace=0, now=1.0) == 0
+        assert sweep_sessions(lambda key: False, grace=0, now=2.0) == 1
+    assert (workspace / "draft.md").read_text() == "hours of work"
+    assert f"kept the workspace {workspace}" in caplog.text
+    assert session.workspace_end is not None and session.workspace_end.kept
+
+
+def test_a_read_only_session_says_so_on_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYGENT_WORKSPACE_MODE", "read-only")
+    monkeypatch.setenv("PYGENT_CONFINE", "0")
+    at = open_page()
+    assert ("**read-only** for the file tools only: local commands are not confined"
+            in at.caption[0].value)
+    send(at, 'write_file path="x.txt" content="no"')
+    assert "read-only" in shown_text(at)
+    assert not (session_of(at).agent.runtime.workspace / "x.txt").exists()
 
 
 def test_an_upload_lands_in_the_workspace_and_escaping_names_are_refused(
@@ -692,3 +757,61 @@ def test_a_task_s_line_never_splits_text_that_is_still_streaming() -> None:
     transcript(AssistantText("Hello"))
     assert [(e.kind, e.text) for e in transcript.snapshot()] == [
         ("task", "task-1 finished (Pygent, 1 s)"), ("assistant", "Hello")]
+
+
+# -- checkpoints: the Undo, Redo and Diff buttons (issue 15) ------------------------------------
+def sidebar_button(at: AppTest, label: str) -> Any:
+    [button] = [b for b in at.sidebar.button if b.label == label]
+    return button
+
+
+def press(at: AppTest, label: str) -> AppTest:
+    """Click a sidebar button, let the command it starts finish, and draw the result."""
+    sidebar_button(at, label).click().run()
+    assert session_of(at).wait(30)
+    return at.run()
+
+
+def test_undo_redo_and_diff_buttons_act_on_the_agent_s_steps() -> None:
+    at = send(open_page(), 'write_file path="u.txt" content="one"')
+    workspace = Path(session_of(at).agent.runtime.workspace)
+    assert (workspace / "u.txt").read_text() == "one"
+    assert "1 step to undo, 0 to redo." in [c.value for c in at.sidebar.caption]
+    assert sidebar_button(at, "Redo").disabled
+    press(at, "Diff")
+    assert "+one" in at.code[-1].value and "u.txt" in at.code[-1].value
+    press(at, "Undo")
+    assert not (workspace / "u.txt").exists()
+    assert at.code[-1].value.startswith("Undid step 1")
+    assert "0 steps to undo, 1 to redo." in [c.value for c in at.sidebar.caption]
+    assert sidebar_button(at, "Undo").disabled
+    press(at, "Redo")
+    assert (workspace / "u.txt").read_text() == "one"
+    assert not at.exception
+
+
+def test_an_undo_that_would_overwrite_your_changes_asks_on_the_page_first() -> None:
+    at = send(open_page(), 'write_file path="u.txt" content="agent"')
+    workspace = Path(session_of(at).agent.runtime.workspace)
+    (workspace / "u.txt").write_text("mine")  # the person edits the file after the step
+    press(at, "Undo")
+    assert "u.txt" in at.error[-1].value and (workspace / "u.txt").read_text() == "mine"
+    assert "would be overwritten" in plain(at.sidebar.warning[0].value)
+    sidebar_button(at, "Keep mine").click().run()
+    assert not at.sidebar.warning and (workspace / "u.txt").read_text() == "mine"
+    press(at, "Undo")
+    press(at, "Overwrite")
+    assert not (workspace / "u.txt").exists()
+    assert at.code[-1].value.startswith("Undid step 1")
+
+
+def test_undo_with_the_conversation_rewinds_what_the_page_shows() -> None:
+    at = send(open_page(), 'write_file path="u.txt" content="one"')
+    assert tool_blocks(at)
+    at.sidebar.checkbox(key="undo-chat").check().run()
+    press(at, "Undo")
+    session = session_of(at)
+    assert not tool_blocks(at) and len(session.agent.conversation) == 0
+    assert at.code[-1].value.startswith("Undid step 1")
+    press(at, "Redo")
+    assert tool_blocks(at) and len(session.agent.conversation) > 0

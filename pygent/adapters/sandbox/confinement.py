@@ -1,11 +1,11 @@
 """How the local shell is started: inside bubblewrap (confined) or as a bare subreaper.
 
 Confined, the shell gets its own user, PID, network, IPC and mount namespaces: the
-workspace is writable, the rest of the machine read-only, homes, ``/tmp`` and ``/run``
-hidden, ``/proc`` its own (the parent's environment is not readable), no capabilities,
-no network unless allowed. Unconfined, the shell is the host user's own process: it
-protects nothing, but it is still made a child subreaper so no process it starts escapes
-a timeout or ``close()``.
+workspace is writable (read-only with ``read_only``), the rest of the machine read-only,
+homes, ``/tmp`` and ``/run`` hidden, ``/proc`` its own (the parent's environment is not
+readable), no capabilities, no network unless allowed. Unconfined, the shell is the host
+user's own process: it protects nothing, but it is still made a child subreaper so no
+process it starts escapes a timeout or ``close()``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class BwrapLayout:
     output: Path
     network: bool = False
     environ: dict[str, str] = field(default_factory=dict)
+    read_only: bool = False  # the workspace mounted read-only (workspace_mode)
 
     def home(self) -> str:
         """The sandbox's home folder (the host's path, backed by a private folder)."""
@@ -116,7 +117,8 @@ class BwrapLayout:
                   ("--bind", str(self.state / "home"), self.home()),
                   *(("--ro-bind", folder, folder) for folder in self.exposed()),
                   ("--bind", str(self.output), SANDBOX_OUTPUT),
-                  ("--bind", str(self.workspace), str(self.workspace))]
+                  ("--ro-bind" if self.read_only else "--bind", str(self.workspace),
+                   str(self.workspace))]
         # outer folders first, or a later mount would cover an inner one; at equal depth the
         # later entry (the workspace last) wins
         for kind, source, target in sorted(mounts, key=lambda m: len(Path(m[2]).parts)):

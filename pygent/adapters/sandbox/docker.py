@@ -54,11 +54,13 @@ class DockerSandbox(ShellSandbox[ExecShell]):
         cpus: float = 2.0,
         pids: int = 512,
         progress: Optional[Callable[[str], None]] = None,
+        read_only: bool = False,
     ) -> None:
         self._client = engine.connect()
         hand_back_stale(self._client, engine.reap_stale(self._client))
         engine.ensure_image(self._client, image, progress)
         super().__init__(workspace, timeout, output_limit)
+        self.read_only = self._sealed = read_only  # the workspace is mounted read-only
         self.image = image
         self.limits = engine.Limits(network, memory, cpus, pids)
         self._uid, self._gid = engine.container_user()
@@ -67,10 +69,11 @@ class DockerSandbox(ShellSandbox[ExecShell]):
         self._container: Any = None
         extra = dict(env or {})
         if self._uid is not None and self._uid != os.getuid():  # root: a stand-in user
-            self._grant = WorkspaceGrant(self._uid, (os.getuid(), os.getgid()))
+            self._grant = WorkspaceGrant(self._uid, (os.getuid(), os.getgid()), read_only)
             extra = {**TRUST_ANY_REPOSITORY, **extra}
         self._files = WorkspaceFiles(self.workspace, alias=engine.CONTAINER_WORKSPACE,
-                                     adopt=self._grant.grant if self._grant else None)
+                                     adopt=self._grant.grant if self._grant else None,
+                                     read_only=read_only)
         self._env = sandbox_env(extra, host={"PATH": engine.CONTAINER_PATH, "HOME": "/tmp",
                                              "LANG": "C.UTF-8"})
         self._oom_kills = 0
@@ -79,7 +82,7 @@ class DockerSandbox(ShellSandbox[ExecShell]):
         try:
             if self._grant is not None:
                 os.fchown(self._output.fd, self._grant.uid, self._grant.uid)  # our folder
-                self._grant.grant_tree(self.workspace)
+                self._grant.grant_tree(self.workspace)  # read-only: read entries only
             self._start_container()
         except BaseException:
             self.close()
@@ -98,10 +101,11 @@ class DockerSandbox(ShellSandbox[ExecShell]):
     # -- the container and its shell ----------------------------------------------------------
     def _start_container(self) -> None:
         labels = {} if self._grant is None else {
-            engine.WORKSPACE: str(self.workspace), engine.STAND_IN: str(self._grant.uid)}
+            engine.WORKSPACE: str(self.workspace), engine.STAND_IN: str(self._grant.uid),
+            **({engine.READ_ONLY: "1"} if self.read_only else {})}
         self._container = engine.start_container(
             self._client, image=self.image, workspace=self.workspace, labels=labels,
-            output_dir=self._output.path,
+            output_dir=self._output.path, read_only=self.read_only,
             user=self._user, env=self._env, limits=self.limits)
         self._oom_kills = 0
         self._start_shell(engine.CONTAINER_WORKSPACE)
@@ -223,12 +227,14 @@ def hand_back_stale(client: Any, reaped: list[dict[str, str]]) -> None:
     """Give back the workspaces of sessions that died as root before they could close."""
     for labels in reaped:
         folder, uid = labels.get(engine.WORKSPACE), labels.get(engine.STAND_IN, "")
+        read_only = labels.get(engine.READ_ONLY) == "1"
         if not folder or not uid.isdigit() or os.getuid() != 0 or not os.path.isdir(folder):
             continue
         if engine.workspace_in_use(client, folder):
             continue  # another session still works there as that user
         try:
-            WorkspaceGrant(int(uid), (os.getuid(), os.getgid())).hand_back(Path(folder))
+            WorkspaceGrant(int(uid), (os.getuid(), os.getgid()), read_only).hand_back(
+                Path(folder))
         except (OSError, SandboxError):
             pass
 

@@ -18,6 +18,7 @@ OWNER_PID = "pygent.owner_pid"
 OWNER_HOST = "pygent.owner_host"
 WORKSPACE = "pygent.workspace"  # the host folder, when a stand-in user's ACLs are on it
 STAND_IN = "pygent.stand_in"  # that stand-in uid
+READ_ONLY = "pygent.read_only"  # "1": its ACL entries are read-only ones, no mode was changed
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_OUTPUT = "/pygent-output"
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -117,8 +118,11 @@ def container_user() -> tuple[Optional[int], Optional[int]]:
 
 def start_container(client: Any, *, image: str, workspace: Path, output_dir: Path,
                     user: Optional[str], env: dict[str, str], limits: Limits,
-                    labels: Optional[dict[str, str]] = None) -> Any:
-    """Create and start a hardened, labelled container that idles until commands come."""
+                    labels: Optional[dict[str, str]] = None, read_only: bool = False) -> Any:
+    """Create and start a hardened, labelled container that idles until commands come.
+
+    ``read_only`` mounts the workspace read-only; the output folder stays writable.
+    """
     from docker.errors import DockerException
 
     container = None
@@ -133,7 +137,8 @@ def start_container(client: Any, *, image: str, workspace: Path, output_dir: Pat
             environment=env,
             labels={**owner_labels(), **(labels or {})},
             volumes={
-                str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"},
+                str(workspace): {"bind": CONTAINER_WORKSPACE,
+                                 "mode": "ro" if read_only else "rw"},
                 str(output_dir): {"bind": CONTAINER_OUTPUT, "mode": "rw"},
             },
             network_mode=limits.network,

@@ -103,13 +103,15 @@ class LocalSandbox(ShellSandbox[PipeShell]):
         env: Optional[dict[str, str]] = None,
         confine: Optional[bool] = None,
         network: bool = False,
+        read_only: bool = False,
     ) -> None:
         super().__init__(workspace, timeout, output_limit)
+        self.read_only = read_only
         self._env = sandbox_env(env)
         self._state = Path(tempfile.mkdtemp(prefix="pygent-local-"))
         self._output = OutputFolder(self._state / "out")
         self._output_home = str(self._output.path)
-        self._files = WorkspaceFiles(self.workspace)
+        self._files = WorkspaceFiles(self.workspace, read_only=read_only)
         self._cwd_hint: Optional[Path] = None
         self._layout: Optional[BwrapLayout] = None
         self._bwrap = ""
@@ -145,11 +147,12 @@ class LocalSandbox(ShellSandbox[PipeShell]):
             else:
                 self._bwrap = bwrap
                 self._layout = BwrapLayout(self.workspace, self._state, self._output.path,
-                                           network, self._env)
+                                           network, self._env, self.read_only)
                 self._layout.prepare()
                 problem = self._start_shell(self.workspace)
                 if problem is None:
                     self._output_home = SANDBOX_OUTPUT
+                    self._sealed = self.read_only
                     return
                 self._layout = None
                 reason = f"bubblewrap cannot confine commands here: {problem}"

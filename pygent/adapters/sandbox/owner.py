@@ -4,7 +4,8 @@ When Pygent runs as root, commands in the container still run as a non-root user
 that no host account has. Instead of handing the host's files to that uid, it gets an
 extra POSIX ACL entry (``user:UID:rwx``, also as a default on folders); when the session
 ends and nothing runs any more, what it created is given to the invoking user, the extra
-entries are removed and no set-user-id or set-group-id bit survives.
+entries are removed and no set-user-id or set-group-id bit survives. A read-only workspace
+gets read entries only (no default ones), and its files' own modes are left as they were.
 """
 
 from __future__ import annotations
@@ -102,22 +103,28 @@ def _read(fd: int, name: str) -> Optional[bytes]:
 
 
 class WorkspaceGrant:
-    """Gives uid ``uid`` access to a workspace by ACL, and hands everything back afterwards."""
+    """Gives uid ``uid`` access to a workspace by ACL, and hands everything back afterwards.
 
-    def __init__(self, uid: int, owner: tuple[int, int]) -> None:
+    ``read_only``: read (and enter folders) only, for a workspace mounted read-only.
+    """
+
+    def __init__(self, uid: int, owner: tuple[int, int], read_only: bool = False) -> None:
         self.uid = uid
         self.owner = owner
+        self.read_only = read_only
 
     def grant(self, fd: int) -> None:
         """Let the stand-in read and write the open file or folder ``fd`` (never a link)."""
         info = os.fstat(fd)
         folder = stat.S_ISDIR(info.st_mode)
         perms = 7 if folder or info.st_mode & 0o111 else 6
+        if self.read_only:
+            perms &= 5
         current = _read(fd, ACCESS)
         entries = decode(current) if current else from_mode(info.st_mode)
         try:
             os.setxattr(fd, ACCESS, encode(with_user(entries, self.uid, perms)))
-            if folder:
+            if folder and not self.read_only:
                 inherited = _read(fd, DEFAULT)
                 base = decode(inherited) if inherited else from_mode(info.st_mode)
                 os.setxattr(fd, DEFAULT, encode(with_user(base, self.uid, 7)))
@@ -163,7 +170,7 @@ class WorkspaceGrant:
             elif remaining != entries:
                 os.setxattr(fd, name, encode(remaining))
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
-        if stat.S_ISREG(info.st_mode) and mode & SETID_BITS:
+        if stat.S_ISREG(info.st_mode) and mode & SETID_BITS and not self.read_only:
             os.fchmod(fd, mode & ~SETID_BITS)
 
     def _restore_special(self, folder: int, name: str, info: os.stat_result) -> None:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Optional
 
-from ...domain.errors import MissingFileError, PathEscapeError, SandboxError
+from ...domain.errors import MissingFileError, PathEscapeError, ReadOnlyError, SandboxError
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -102,13 +102,26 @@ def _open_folder(name: str, parent: int) -> int:
 
 
 class WorkspaceFiles:
-    """File operations inside one workspace that never follow a path the sandbox can change."""
+    """File operations inside one workspace that never follow a path the sandbox can change.
+
+    ``read_only``: every write is refused (``workspace_mode = "read-only"``), whatever the
+    sandbox's mounts allow, since the host's own writes never go through them.
+    """
 
     def __init__(self, root: Path, alias: Optional[str] = None,
-                 adopt: Optional[Adopt] = None) -> None:
+                 adopt: Optional[Adopt] = None, read_only: bool = False) -> None:
         self.root = root
         self.alias = alias
         self.adopt = adopt
+        self.read_only = read_only
+
+    def _writable(self, path: str) -> None:
+        """Refuse a write to a read-only workspace, before anything is touched."""
+        if self.read_only:
+            raise ReadOnlyError(
+                f"cannot write {path}: the workspace {self.alias or self.root} is read-only "
+                "(workspace_mode = read-only); read files and run commands instead, or start "
+                "Pygent with --workspace-mode write to let it change files")
 
     @contextmanager
     def _folder(self, parts: list[str], create: bool) -> Iterator[int]:
@@ -157,6 +170,7 @@ class WorkspaceFiles:
 
     def _write(self, path: str, fill: Callable[[BinaryIO], object],
                mode: Optional[int] = None) -> Path:
+        self._writable(path)
         parts = relative_parts(self.root, path, self.alias)
         try:
             fd = self._open_file(parts, os.O_WRONLY | os.O_CREAT, create=True)
@@ -192,6 +206,7 @@ class WorkspaceFiles:
 
     def make_folder(self, path: str) -> Path:
         """Create a folder (and its parents) inside the workspace."""
+        self._writable(path)
         parts = relative_parts(self.root, path, self.alias)
         try:
             with self._folder(parts, create=True):
@@ -217,6 +232,7 @@ class WorkspaceFiles:
         if not source.exists():
             raise FileNotFoundError(f"no such file or folder: {src}")
         target = dest or source.name
+        self._writable(target)
         relative_parts(self.root, target, self.alias)  # refuse an escape before any work
         if source.is_file() and self.is_folder(target):
             target = f"{target.rstrip('/')}/{source.name}"
@@ -288,6 +304,7 @@ class WorkspaceFiles:
         return landed
 
     def _copy_link(self, source: Path, target: str) -> None:
+        self._writable(target)
         parts = relative_parts(self.root, target, self.alias)
         try:
             with self._folder(parts[:-1], create=True) as folder:

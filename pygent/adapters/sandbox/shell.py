@@ -7,6 +7,7 @@ and the result says so. Local and Docker supply only how their shell starts, die
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -17,7 +18,7 @@ from ...domain.errors import SandboxError
 from ...domain.sandbox import CommandResult
 from .output import CapturedOutput, OutputFolder
 from .owner import WorkspaceGrant
-from .paths import WorkspaceFiles, clear_setid_bits
+from .paths import Adopt, WorkspaceFiles, clear_setid_bits
 from .protocol import ShellGone, ShellProtocol, ShellStream, join_notices, result_from
 
 GRACE = 2.0  # seconds the shell gets to report after its command was killed
@@ -45,18 +46,32 @@ class SandboxFiles:
         """Copy a workspace file or folder to the host."""
         return self._files.copy_out(path, dest)
 
+    @property
+    def adopt(self) -> Optional[Adopt]:
+        """Hands a file or folder the host made (by handle) to the user commands run as; None
+        when they run as the invoking user. Restoring a checkpoint calls it."""
+        return self._files.adopt
+
 
 class ShellSandbox(SandboxFiles, Generic[Shell]):
-    """Runs commands in a persistent shell; subclasses start, kill and restart it."""
+    """Runs commands in a persistent shell; subclasses start, kill and restart it.
+
+    ``temporary``: the workspace is a fresh folder made here, which ``close()`` removes unless
+    ``keep`` is set (an entrypoint keeps one that holds files). ``read_only``: the file
+    operations refuse writes; ``_sealed`` when a read-only mount also stops the commands.
+    """
 
     _output: OutputFolder
     _output_home: str  # the output folder as the shell sees it
     _shell: Optional[Shell] = None
     _grant: Optional[WorkspaceGrant] = None  # commands run as a stand-in user
+    keep = False
+    read_only = False
+    _sealed = False
 
     def __init__(self, workspace: Optional[str | Path], timeout: float,
                  output_limit: int) -> None:
-        self._owns_workspace = workspace is None
+        self.temporary = workspace is None
         path = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="pygent-ws-"))
         path.mkdir(parents=True, exist_ok=True)
         self.workspace = path.resolve()
@@ -181,15 +196,29 @@ class ShellSandbox(SandboxFiles, Generic[Shell]):
 
     def close(self) -> None:
         """Stop the shell and all it started, then give the workspace back (the invoking user
-        owns what commands made, no set-id bit survives); a temporary one is removed."""
+        owns what commands made, no set-id bit survives); a temporary one is removed, unless
+        it is kept and holds something."""
         if self._closed:
             return
         self._closed = True
         self._shut_down()
         self._output.close()
-        if self._owns_workspace:
+        if self.temporary and not (self.keep and holds_anything(self.workspace)):
             shutil.rmtree(self.workspace, ignore_errors=True)
         elif self._grant is not None:
-            self._grant.hand_back(self.workspace)
+            self._grant.hand_back(self.workspace)  # read-only: only its ACL entries go
+        elif self._sealed:
+            pass  # mounted read-only: nothing in it was made or changed
         elif self.workspace.is_dir():
             clear_setid_bits(self.workspace)
+
+
+def holds_anything(folder: Path) -> bool:
+    """True when ``folder`` has an entry, or cannot be read (then it is kept, to be safe)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True

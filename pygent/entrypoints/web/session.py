@@ -4,7 +4,9 @@ Steps run in a worker thread so the page keeps answering; Stop cancels the agent
 (``AgentLoop.cancel``) and denies a command waiting to be confirmed.
 A session releases its sandbox when closed (``/exit``, or swept once its tab has been gone
 longer than Streamlit keeps it for a reconnect), when it is garbage-collected, or when the
-server exits (``weakref.finalize`` runs at exit), whichever comes first.
+server exits (``weakref.finalize`` runs at exit), whichever comes first. A temporary workspace
+that holds files is kept then (``/exit discard`` or ``keep_workspace = "never"`` remove it),
+and the page, or the server's log, says where.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pathlib import Path, PurePath
 from typing import Any, Callable, Optional
 
 from ...app.approval import Approval
+from ...app.checkpoints import Checkpoints, checkpoints_of
 from ...app.commands import Session, is_command, run_command
 from ...app.registry import ToolRegistry
 from ...app.task_report import ended_line, task_manager
 from ...app.tasks import Task, TaskManager
+from ...app.workspace_exit import WorkspaceEnd, guard_workspace, settle_workspace
 from ...domain.errors import StepCancelled
 from .transcript import Entry, Transcript, entries_from_conversation, explain
 
@@ -93,6 +97,9 @@ def _release(agent: Any) -> None:
             agent.runtime.cleanup()
     except Exception as exc:  # at exit or in a GC callback there is no one to raise to
         log.warning("could not clean up a web session's sandbox: %s", exc)
+    runtime: Any = getattr(agent, "runtime", None)
+    if getattr(runtime, "temporary", False) and Path(runtime.workspace).is_dir():
+        log.warning("kept the workspace %s of a web session that ended", runtime.workspace)
 
 
 class WebSession:
@@ -123,7 +130,15 @@ class WebSession:
         if self.tasks is not None:  # the transcript, not self: a gone tab is still collected
             self.tasks.subscribe(_TaskEnded(self.transcript))
         self.commands = Session(agent, approval)
+        #: A refused /undo or /redo that would overwrite files (``/undo --force``), offered
+        #: on the page as a button until the person decides.
+        self.retry = ""
         self.ended = False
+        self.keep_policy = str(getattr(getattr(agent, "settings", None), "keep_workspace",
+                                       "ask"))
+        guard_workspace(agent.runtime, self.keep_policy)
+        #: What became of a temporary workspace when the session ended (for the page).
+        self.workspace_end: Optional[WorkspaceEnd] = None
         self._worker: Optional[threading.Thread] = None
         self._finalizer = weakref.finalize(self, _release, agent)
         _live.add(self)
@@ -182,11 +197,41 @@ class WebSession:
         if name == "new" and not outcome.is_error:
             self.transcript.clear()
             self.transcript.add(entry)
+        elif name in ("undo", "redo") and "--chat" in line and not outcome.is_error:
+            self.show_conversation(entry)  # the conversation was rewound (or put back)
+        if name in ("undo", "redo"):
+            self.retry = outcome.retry
         self.transcript.update(entry, output=outcome.text, is_error=outcome.is_error, done=True)
         if outcome.exit:
             self.close()
 
+    def show_conversation(self, last: Entry) -> None:
+        """Draw the conversation as the agent has it now, then ``last``."""
+        self.transcript.clear()
+        for entry in entries_from_conversation(self.agent.conversation.messages):
+            self.transcript.add(entry)
+        self.transcript.add(last)
+
     # -- the sidebar --------------------------------------------------------------------------
+    @property
+    def checkpoints(self) -> Checkpoints:
+        """The agent's checkpoints: what the Undo and Redo buttons act on."""
+        return checkpoints_of(self.agent)
+
+    def press(self, line: str) -> None:
+        """A button that runs a slash command, as if typed (nothing when one is running)."""
+        self.submit(line)
+
+    def overwrite(self) -> None:
+        """The person chose to overwrite their changes: run the refused command forced."""
+        retry, self.retry = self.retry, ""
+        if retry:
+            self.submit(retry)
+
+    def keep_mine(self) -> None:
+        """The person chose to keep their changes: forget the refused command."""
+        self.retry = ""
+
     def task_list(self) -> list[Task]:
         """The delegated tasks of this tab's agent, oldest first."""
         return list(self.tasks.tasks.values()) if self.tasks is not None else []
@@ -233,10 +278,18 @@ class WebSession:
 
     # -- the end --------------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop any running step and release the sandbox; safe to call twice."""
+        """Stop any running step and release the sandbox, keeping a temporary workspace that
+        holds files unless ``/exit discard`` said otherwise; safe to call twice."""
+        first = not self.ended and self._finalizer.alive
         self.ended = True
         if self.busy:
             self.stop()
+        if first:
+            try:
+                self.workspace_end = settle_workspace(
+                    self.agent.runtime, self.keep_policy, self.commands.workspace_choice)
+            except Exception as exc:  # kept (guarded at the start); the page still ends
+                log.warning("could not settle a web session's workspace: %s", exc)
         self._finalizer()
         _live.discard(self)
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Union
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ...app.commands import instructions_line
 from ...app.task_report import HOW_TO_DELEGATE, duration, one_line, workspace_text
 from ...app.tasks import Task
 from ...domain.errors import SandboxError
@@ -60,7 +61,9 @@ def open_session() -> Optional[WebSession]:
     if isinstance(session, WebSession) and not session.ended:
         return session
     if isinstance(session, WebSession):
-        st.info("This session has ended and its sandbox was cleaned up.")
+        end = session.workspace_end.describe() if session.workspace_end is not None else ""
+        st.info("This session has ended and its sandbox was cleaned up."
+                + (f" {literal(end)}" if end else ""))
         st.button("Start a new session", on_click=st.session_state.pop, args=(SESSION_KEY,))
         return None
     from ...agent import Agent
@@ -98,8 +101,22 @@ def render_page() -> None:
     render_sidebar(session, busy)
     agent = session.agent
     st.caption(f"**{agent.persona.name}** · sandbox: **{sandbox_label(agent.runtime)}** · "
-               f"workspace `{agent.runtime.workspace}`")
+               f"workspace `{agent.runtime.workspace}`"
+               + workspace_note(agent.runtime, session.keep_policy))
     render_conversation(session, busy)
+
+
+def workspace_note(runtime: Any, policy: str = "ask") -> str:
+    """`` · read-only`` (for commands too, or the file tools only), or what leaving does with
+    a temporary workspace (``policy`` is ``keep_workspace``)."""
+    if getattr(runtime, "read_only", False):
+        unconfined = sandbox_label(runtime) == "local (unconfined)"
+        return " · **read-only**" + (" for the file tools only: local commands are not "
+                                     "confined and can still change files" if unconfined else "")
+    if getattr(runtime, "temporary", False) and policy != "never":
+        return (" (temporary: kept when the session ends if it holds files; /exit discard "
+                "removes it)")
+    return ""
 
 
 def sandbox_label(runtime: Any) -> str:
@@ -123,9 +140,11 @@ def render_sidebar(session: WebSession, busy: bool) -> None:
     with st.sidebar:
         st.header(agent.persona.name)
         st.caption(agent.persona.description)
+        instructions = instructions_line(agent).partition(": ")[2]
         st.markdown(f"**Sandbox:** {sandbox_label(agent.runtime)}  \n"
                     f"**Model:** {model_label(agent)}  \n"
-                    f"**Workspace:** `{agent.runtime.workspace}`")
+                    f"**Workspace:** `{agent.runtime.workspace}`"
+                    + (f"  \n**Instructions:** {literal(instructions)}" if instructions else ""))
         st.button("New conversation", on_click=session.new_conversation, disabled=busy,
                   help="Like /new: the files stay.")
         st.subheader("Tools")
@@ -134,8 +153,39 @@ def render_sidebar(session: WebSession, busy: bool) -> None:
                                 help=spec.description, disabled=busy)
             session.set_tool_enabled(spec.name, enabled)
         render_tasks(session)
+        render_changes(session, busy)
         render_upload(session)
         render_files(Path(agent.runtime.workspace))
+
+
+def render_changes(session: WebSession, busy: bool) -> None:
+    """Undo and redo the agent's steps, see what it changed: /undo, /redo and /diff as buttons.
+
+    A restore that would overwrite files changed since the step asks first, as the REPL does.
+    """
+    st.subheader("Changes")
+    checkpoints = session.checkpoints
+    if not checkpoints.enabled:
+        st.caption(literal(f"Undo is off: {checkpoints.reason}."))
+        return
+    done, undone = len(checkpoints.done), len(checkpoints.undone)
+    st.caption(f"{done} step{'s' * (done != 1)} to undo, {undone} to redo.")
+    chat = st.checkbox("Rewind the conversation too", key="undo-chat", disabled=busy,
+                       help="Like /undo --chat: the step's messages go, and come back on redo.")
+    flag = " --chat" if chat else ""
+    left, middle, right = st.columns(3)
+    left.button("Undo", disabled=busy or not done, on_click=session.press,
+                args=(f"/undo{flag}",), help="Like /undo: the last step's files as before it.")
+    middle.button("Redo", disabled=busy or not undone, on_click=session.press,
+                  args=(f"/redo{flag}",), help="Like /redo: the step undone last, again.")
+    right.button("Diff", disabled=busy, on_click=session.press, args=("/diff",),
+                 help="Like /diff: what the agent changed this session.")
+    if session.retry and not busy:
+        st.warning(literal("Files changed since that step would be overwritten."))
+        keep, overwrite = st.columns(2)
+        keep.button("Keep mine", on_click=session.keep_mine)
+        overwrite.button("Overwrite", on_click=session.overwrite,
+                         help=literal(f"Runs {session.retry}"))
 
 
 def render_tasks(session: WebSession) -> None:
