@@ -212,6 +212,10 @@ def interactive(args: argparse.Namespace) -> int:
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
+    """SIGTERM or SIGHUP: end the session through its cleanup, also from a waiting prompt."""
+    repl = sys.modules.get("pygent.entrypoints.cli_repl")
+    if repl is not None and repl.exit_prompt(128 + signum):
+        return
     raise SystemExit(128 + signum)
 
 

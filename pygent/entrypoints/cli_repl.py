@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application, run_in_terminal
+from prompt_toolkit.application import Application, get_app_or_none, run_in_terminal
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
@@ -226,6 +226,27 @@ def handle_line(session: Session, settings: Settings, renderer: Renderer, line: 
     return True
 
 
+#: The exit status a signal asked for while the prompt was waiting (SIGTERM: 143).
+_signalled: list[int] = []
+
+
+def exit_prompt(code: int) -> bool:
+    """From a signal handler: end a waiting prompt with ``SystemExit(code)``; False when no
+    prompt is running. Raised inside prompt_toolkit's event loop (while it loads the history
+    or redraws), the exit would be caught there and shown as an error instead."""
+    app = get_app_or_none()
+    if app is None or not app.is_running:
+        return False
+    _signalled.append(code)
+
+    def end() -> None:
+        if app.is_running and app.future is not None and not app.future.done():
+            app.exit(exception=SystemExit(code))
+
+    app.loop.call_soon_threadsafe(end)  # type: ignore[union-attr]
+    return True
+
+
 def show_totals(session: Session, renderer: Renderer) -> int:
     """The session's steps, tokens and time in one line, as it ends; returns exit status 0."""
     used = session.agent.totals()
@@ -268,5 +289,7 @@ def run_repl(session: Session, settings: Settings, renderer: Renderer) -> int:
             continue
         except EOFError:
             return show_totals(session, renderer)
+        if _signalled:  # the prompt ended with a line just as the signal came
+            raise SystemExit(_signalled[0])
         if line.strip() and not handle_line(session, settings, renderer, line.strip()):
             return show_totals(session, renderer)

@@ -185,3 +185,19 @@ def test_with_docker_a_task_s_container_is_removed_however_the_repl_ends(
     assert "task-1  running  " in term.run("/tasks")
     assert end_repl(term, how) == status
     assert containers_of(pid) == []
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_while_the_prompt_loads_a_long_history_still_ends_the_session_cleanly(
+    home: Path, start: Launch, sig: int, status: int
+) -> None:
+    history = home / ".local" / "share" / "pygent" / "history"
+    history.parent.mkdir(parents=True)
+    history.write_text("".join(f"\n# 2026-12-04\n+echo line {n}\n" for n in range(200_000)))
+    term = start()  # the prompt is drawn while prompt_toolkit loads the history behind it
+    term.child.kill(sig)
+    term.child.expect(pexpect.EOF, timeout=60)
+    term.raw += term.child.before or ""
+    term.child.close()
+    assert term.child.exitstatus == status, term.transcript
+    assert "Traceback" not in term.transcript and "Unhandled exception" not in term.transcript
