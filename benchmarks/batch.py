@@ -69,7 +69,9 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--docker", action="store_true")
     args = parser.parse_args()
-    settings = replace(Settings(backend="direct", confine=False), use_docker=args.docker)
+    # as a batch task runs: no checkpoints (nobody undoes its steps), so both sides compare
+    settings = replace(Settings(backend="direct", confine=False, checkpoints=False),
+                       use_docker=args.docker)
     base = baseline(settings, args.tasks)
     per_task = base / args.tasks
     print(f"{args.tasks} tasks, sandbox: {'Docker' if args.docker else 'local'}")
