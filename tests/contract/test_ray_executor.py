@@ -209,6 +209,18 @@ def test_a_slot_held_by_a_worker_that_died_is_freed_when_its_lease_ends(
     executor.submit(jobs.hold_slot, gate, 0.0, str(tmp_path)).result(timeout=30)
 
 
+def test_a_gate_whose_actor_died_is_restarted_and_still_gives_slots(
+        cluster: Any, executors: list[Any], tmp_path: Path) -> None:
+    import ray
+
+    executor = _executor(executors, 2, cluster.address, lease=4.0)
+    gate = executor.gate(1)
+    assert gate.held() == 0
+    ray.kill(gate._actor, no_restart=False)  # as when the node it ran on is lost
+    executor.submit(jobs.hold_slot, gate, 0.0, str(tmp_path)).result(timeout=60)
+    assert gate.held() == 0
+
+
 def test_a_request_longer_than_the_lease_keeps_its_slot_by_renewing_it(
         cluster: Any, executors: list[Any], tmp_path: Path) -> None:
     executor = _executor(executors, 2, cluster.address, lease=1.0)

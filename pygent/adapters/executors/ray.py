@@ -177,8 +177,9 @@ class RayExecutor:
 
         here = NodeAffinitySchedulingStrategy(
             self._ray.get_runtime_context().get_node_id(), soft=True)
-        actor = self._ray.remote(RequestSlots).options(
+        actor = self._ray.remote(RequestSlots).options(  # restarted, empty, if its node dies
             num_cpus=0, max_concurrency=10_000, scheduling_strategy=here,
+            max_restarts=-1, max_task_retries=-1,
         ).remote(limit, self._lease)
         self._gates.append(actor)
         return RayGate(actor, limit, self._lease)

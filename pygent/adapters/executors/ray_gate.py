@@ -2,7 +2,9 @@
 
 Each slot held is a lease under a token: its holder renews it while the request runs, and the
 actor frees a slot whose lease ran out, so a worker that dies holding one (its node lost, its
-process killed) starves the run for ``lease`` s at most, never for good.
+process killed) starves the run for ``lease`` s at most, never for good. An actor that dies
+itself (its node lost) is restarted empty, and calls to it retried: for one lease the run may
+then have more requests in flight than its limit, rather than every task failing.
 """
 
 from __future__ import annotations
