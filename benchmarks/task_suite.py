@@ -54,6 +54,8 @@ BENCH_CACHE = Path.home() / ".cache" / "pygent-bench"
 CTX, PREDICT = 8192, 1024
 CHECK_TIMEOUT = 60
 STDERR_TAIL = 20
+TRANSCRIPT = "history.jsonl"  # pygent's conversation, kept next to the results
+MINI_TRAJECTORY = "trajectory.json"
 MINI_PACKAGES = ["mini-swe-agent", "litellm[mcp]"]
 #: pygent's stderr summary, from ``Totals.describe()`` in pygent/domain/stats.py.
 TOTAL_LINE = re.compile(
@@ -225,7 +227,7 @@ class PygentHarness:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYGENT_", "OPENAI_"))}  # only what the benchmark sets
         env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="local", HOME=str(home),
-                   PYTHONPATH=str(ROOT))
+                   PYTHONPATH=str(ROOT), PYGENT_HISTORY_FILE=str(home / TRANSCRIPT))
         done = run_killable(self.command(task, workspace, protocol), cwd=workspace, env=env,
                             timeout=self.args.timeout, split_stderr=True)
         return {**parse_totals(done.stderr), "exit_code": done.code,
@@ -285,7 +287,7 @@ class MiniHarness:
 
     def run(self, task: Task, workspace: Path, home: Path, base_url: str) -> dict[str, Any]:
         """One run; steps are the agent's model calls, read from the driver's last line."""
-        trajectory = home / "trajectory.json"
+        trajectory = home / MINI_TRAJECTORY
         command = self.command(task.folder / "task.txt", workspace, base_url, trajectory)
         done = run_killable(command, cwd=workspace, env=self.env(home),
                             timeout=self.args.timeout, split_stderr=True)
@@ -333,7 +335,8 @@ def run_model(args: argparse.Namespace, spec: ModelSpec, tasks: list[Task], labe
         for run in range(1, args.runs + 1):
             for task in tasks:
                 for label in labels:
-                    record = run_one(args, spec, task, label, run, server.base_url, pygent, mini)
+                    record = run_one(args, spec, task, label, run, server.base_url, pygent, mini,
+                                     results)
                     records.append(record)
                     with results.open("a") as out:
                         out.write(json.dumps(record) + "\n")
@@ -347,7 +350,7 @@ def run_model(args: argparse.Namespace, spec: ModelSpec, tasks: list[Task], labe
 
 def run_one(args: argparse.Namespace, spec: ModelSpec, task: Task, label: str, run: int,
             base_url: str, pygent: Optional[PygentHarness],
-            mini: Optional[MiniHarness]) -> dict[str, Any]:
+            mini: Optional[MiniHarness], results: Path) -> dict[str, Any]:
     """One task in one fresh workspace (and HOME), then its check."""
     scratch = Path(tempfile.mkdtemp(prefix="pygent-suite-"))
     try:
@@ -362,6 +365,8 @@ def run_one(args: argparse.Namespace, spec: ModelSpec, task: Task, label: str, r
         else:
             raise ValueError(label)
         solved = check(task, workspace)
+        save_transcript(home, results.parent / "transcripts" / results.stem
+                        / f"{spec.key}-{label.replace('/', '-')}-{task.name}-run{run}.json")
         if args.keep:
             print(f"   workspace kept: {workspace}")
     finally:
@@ -369,6 +374,14 @@ def run_one(args: argparse.Namespace, spec: ModelSpec, task: Task, label: str, r
             shutil.rmtree(scratch, ignore_errors=True)
     return {"model": spec.key, "harness": label, "task": task.name, "run": run,
             "solved": solved, "max_steps": args.max_steps, **result}
+
+
+def save_transcript(home: Path, target: Path) -> None:
+    """Keep the run's conversation (pygent's history file, or mini-swe-agent's trajectory)."""
+    for name in (TRANSCRIPT, MINI_TRAJECTORY):
+        if (home / name).is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(home / name, target.with_suffix(Path(name).suffix))
 
 
 def median(values: list[float]) -> Optional[float]:

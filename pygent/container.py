@@ -290,6 +290,12 @@ def resolve_check_before_stop(settings: Settings) -> bool:
     return resolve_tool_protocol(settings) == "text" if check is None else check
 
 
+def resolve_read_before_write(settings: Settings) -> bool:
+    """Unset means on with the text protocol, where small models overwrite unread files."""
+    read = settings.read_before_write
+    return resolve_tool_protocol(settings) == "text" if read is None else read
+
+
 def make_checkpoints(settings: Settings, runtime: Any) -> Checkpoints:
     """Checkpoints of the runtime's workspace, in a git store opened at the first step.
 
@@ -353,6 +359,7 @@ class Container(containers.DeclarativeContainer):
         tool_protocol=providers.Callable(resolve_tool_protocol, settings),
         text_reply_limit=settings.provided.text_reply_limit,
         check_before_stop=providers.Callable(resolve_check_before_stop, settings),
+        read_before_write=providers.Callable(resolve_read_before_write, settings),
         max_steps=settings.provided.max_steps,
         max_tokens=settings.provided.max_tokens,
         read_instructions=providers.Callable(make_instructions_reader, settings),

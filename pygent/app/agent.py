@@ -30,8 +30,9 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .text_protocol import CHECK_FIRST, TEXT, failed, nudge, problems_note, to_text_wire
-from .tool_text import read_actions
+from .run_guide import RunGuide
+from .text_protocol import TEXT, failed, nudge, problems_note, to_text_wire
+from .tool_text import TextActions, read_actions
 
 __all__ = ["AgentLoop", "RunResult", "takes_on_delta"]
 
@@ -59,6 +60,7 @@ class AgentLoop:
         tool_protocol: str = "native",
         text_reply_limit: int = 3,
         check_before_stop: bool = False,
+        read_before_write: bool = False,
         max_steps: int = 20,
         max_tokens: Optional[int] = None,
         read_instructions: Optional[InstructionsReader] = None,
@@ -75,6 +77,8 @@ class AgentLoop:
         self.tool_protocol = tool_protocol  # "native": tool schemas; "text": fenced actions
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
+        self.read_before_write = read_before_write  # unattended: show a file before overwriting
+        self.guide = RunGuide(runtime)  # what the run has seen and changed, for those answers
         self.max_steps, self.max_tokens = max_steps, max_tokens  # run_until_stop's defaults
         self.listeners: list[EventListener] = []
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
@@ -204,11 +208,15 @@ class AgentLoop:
                                    shell_blocks=text_mode or self.unattended,
                                    shell_beside_calls=text_mode)
             problems = actions.problems
-            if actions.calls:  # text mode keeps the words: they are what the model sees again
+            if actions.calls and text_mode:  # one action per reply: the rest is not kept
+                message.tool_calls, read = actions.calls[:1], True
+                message.content = first_action(message.content, actions)
+                kept = read_actions(message.content, self.tools.names(), shell_blocks=True,
+                                    shell_beside_calls=True)
+                shown, problems = kept.prose, kept.problems
+            elif actions.calls:
                 message.tool_calls, read = actions.calls, True
-                shown = actions.prose
-                if not text_mode:
-                    message.content = actions.prose
+                message.content = shown = actions.prose
         self.append(message)
         if shown:
             self.emit(AssistantText(shown))
@@ -236,6 +244,8 @@ class AgentLoop:
                     self._answer(call, skip, is_error=True)
                     continue
                 output, is_error = self._run_call(call)
+                self.guide.saw(call.function.name, call.function.arguments,
+                               not failed(output, is_error))
                 if call.function.name == STOP_TOOL:
                     self._stopped = not is_error
                     self._stop_result = "" if output == STOPPING else output
@@ -265,15 +275,15 @@ class AgentLoop:
             return "Not run: stop was called before this in the same reply."
         if self._asked is not None:
             return "Not run: you asked the person a question in this reply; wait for the answer."
-        if index and self.tool_protocol == TEXT:
-            return "Not run: only the first action of a reply runs. Send one action per reply."
         if call.function.name == STOP_TOOL and not index and self.unattended \
                 and self._last_failed:
             return (f"Not stopped: your last {self._last_failed} failed. Fix it and check "
                     "again; if the task cannot be done, call stop again and say why.")
         if call.function.name == STOP_TOOL and not self._checked:
             self._checked = True
-            return CHECK_FIRST
+            return self.guide.review()
+        if self.unattended and self.read_before_write:
+            return self.guide.unread_write(call.function.name, call.function.arguments)
         if call.function.name == STOP_TOOL and failures:
             what = (f"{failures[0]} failed" if len(failures) == 1 else
                     f"{len(failures)} calls failed ({', '.join(sorted(set(failures)))})")
@@ -304,6 +314,7 @@ class AgentLoop:
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         self.unattended = unattended
         self._checked = not (unattended and self.check_before_stop)
+        self.guide.start(text, review=not self._checked)
         with self._cancel.running():
             return self._run(text, max_steps, max_time, max_tokens, unattended)
 
@@ -348,7 +359,12 @@ class AgentLoop:
     def _run_call(self, call: ToolCall) -> tuple[str, bool]:
         name, raw = call.function.name, call.function.arguments
         self.emit(ToolCallStarted(call.id, name, raw))
+        watched = self.guide.file_before(name, raw) if self.unattended else None
         output, is_error = self.dispatch(name, raw)
+        if self.unattended and name != STOP_TOOL:  # small models loop: say so
+            output = self.guide.repeated(name, raw, output) or output
+            note = self.guide.unchanged(watched)
+            output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error
 
@@ -361,6 +377,16 @@ class AgentLoop:
     def dispatch(self, name: str, raw_arguments: str) -> tuple[str, bool]:
         """Run one tool call; every mistake becomes a message for the model, not an exception."""
         return dispatch(self.tools, self.runtime, self.guard, name, raw_arguments)
+
+
+def first_action(text: str, actions: TextActions) -> str:
+    """A text-protocol reply up to the end of its first action: what ran, and no more.
+
+    Small models write several actions, or a guess at the result, after the first; the
+    conversation keeps only what ran, so the next reply builds on the real result instead of
+    copying a reply that was cut short.
+    """
+    return text[: actions.first_end].rstrip() if actions.first_end else text
 
 
 def takes_on_delta(chat: Any) -> bool:

@@ -152,6 +152,11 @@ class Settings:
         "env": "PYGENT_CHECK_BEFORE_STOP", "project": True,
         "doc": "Answer an unattended run's first stop with a request to check the result "
                "first (unset: on with the text protocol, which small models use)."})
+    read_before_write: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_READ_BEFORE_WRITE", "project": True,
+        "doc": "In an unattended run, answer a write_file over an existing file the run has "
+               "not looked at with that file's text instead, once per file (unset: on with "
+               "the text protocol, where small models rewrite files they never read)."})
     ask_user: Optional[bool] = field(default=None, metadata={
         "env": "PYGENT_ASK_USER", "project": True,
         "doc": "Give the model an ask_user tool that ends the turn with a question for you "

@@ -23,10 +23,42 @@ STOP_TOOL = "stop"
 WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
             "make the change; check it (run the program or the test, or print the file).")
 
-#: The answer to an unattended run's first stop when checks are asked for.
-CHECK_FIRST = ("Not stopped yet: first check that the task is really done. Print the file you "
-               "changed, or run the program or the test, and read the result. If it is right, "
-               "call stop again; if not, fix it.")
+#: How a file is written in the text protocol: no JSON escaping, which small models get wrong.
+HEREDOC = ("Write a file with a heredoc (its text goes in as it is, nothing escaped):\n"
+           "```bash\ncat > hello.py <<'EOF'\nprint(\"hi\")\nEOF\n```")
+#: One whole task done right, replies and results: small models copy what they are shown.
+EXAMPLE = """Example of a whole task, one reply per action:
+Task: test_calc.py fails; fix calc.py.
+Reply: I read the code and the test.
+```bash
+head -n 100 calc.py test_calc.py
+```
+Result: ==> calc.py <==
+def add(a, b):
+    return a - b
+
+==> test_calc.py <==
+from calc import add
+assert add(2, 3) == 5
+Reply: add subtracts; it must add. I write the fixed calc.py.
+```bash
+cat > calc.py <<'EOF'
+def add(a, b):
+    return a + b
+EOF
+```
+Result: (no output, exit status 0)
+Reply: Now I run the test to check.
+```bash
+python3 test_calc.py
+```
+Result: (no output, exit status 0)
+Reply: The test passes.
+```json
+{"name": "stop", "arguments": {"result": "fixed add() in calc.py"}}
+```"""
+#: What a command that printed nothing says, so a small model does not read it as failure.
+NO_OUTPUT = "(no output, exit status 0)"
 
 _FAILED = re.compile(r"\[(?:exit status -?\d+|command timed out and was killed)\]\s*$")
 
@@ -39,6 +71,7 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
              "see its result before your next reply."]
     if SHELL_TOOL in names:
         lines.append("Run a shell command:\n```bash\ncat notes.txt\n```")
+        lines.append(HEREDOC)
     others = [t for t in tools if t.name not in (SHELL_TOOL, STOP_TOOL)]
     if others:
         lines.append("Use a tool with a JSON block:\n```json\n"
@@ -48,6 +81,8 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
     if STOP_TOOL in names:
         lines.append('When the check shows the task is done, reply with:\n```json\n'
                      '{"name": "stop", "arguments": {"result": "what you did"}}\n```')
+    if {SHELL_TOOL, STOP_TOOL} <= set(names):
+        lines.append(EXAMPLE)
     return lines
 
 
@@ -73,7 +108,8 @@ def to_text_wire(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          for c in message["tool_calls"])
         elif role == "tool":
             name = names.get(message.get("tool_call_id") or "") or "the tool"
-            output = str(message.get("content") or "").strip() or "(no output)"
+            output = str(message.get("content") or "").strip() or (
+                NO_OUTPUT if name == SHELL_TOOL else "(no output)")
             wire.append({"role": "user", "content": f"Result of {name}:\n{output}"})
         else:
             wire.append({key: value for key, value in message.items() if key != "tool_calls"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import shlex
+from collections.abc import Collection
+from typing import Any, Callable, Optional
 
 _PROMPT = "$ "
 
@@ -60,3 +63,53 @@ def shell_alias(name: str, arguments: object) -> str:
     if lowered in COMMAND_NAMES:
         return " ".join([lowered, *(shlex.quote(v) for v in values)])
     return ""
+
+
+def is_script_text(body: str) -> bool:
+    """A shell block that opens with ``#!`` is a script's text written out, not a command."""
+    return body.lstrip().startswith("#!")
+
+
+def python_style_call(body: str, names: Collection[str],
+                      order: Callable[[str], list[str]]) -> Optional[tuple[str, dict[str, Any]]]:
+    """``write_file("a.txt", "hi")`` written in a shell block: the tool and its arguments.
+
+    Only a block that is one call of a registered tool other than bash, with literal
+    arguments; positional ones take the tool's parameters in ``order(name)``.
+    """
+    try:
+        tree = ast.parse(body.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+    call = tree.body
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return None
+    name = call.func.id
+    if name not in names or name == "bash":
+        return None
+    try:
+        given = [ast.literal_eval(arg) for arg in call.args]
+        named = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    except ValueError:
+        return None
+    params = order(name)
+    if len(given) > len(params) or len(named) != len(call.keywords):
+        return None
+    arguments = dict(zip(params, given))
+    if set(arguments) & set(named):
+        return None
+    return name, {**arguments, **named}
+
+
+def stop_words(command: str) -> Optional[str]:
+    """``stop`` or ``stop "done"`` run as a shell command: the result it gives, else None.
+
+    No shell has a ``stop`` command; a small model that writes one means the tool."""
+    first, _, rest = command.strip().partition(" ")
+    if first != "stop" or "\n" in command.strip():
+        return None
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = [rest]
+    return " ".join(words).strip()

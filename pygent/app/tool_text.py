@@ -41,11 +41,21 @@ from .text_blocks import (
     fences,
 )
 from .text_json import attempted, decode_object, looks_like_schema, preview, values
-from .text_shell import shell_alias, shell_command
+from .text_shell import (
+    is_script_text,
+    python_style_call,
+    shell_alias,
+    shell_command,
+    stop_words,
+)
 
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
 _SHELL_TOOL = "bash"
+_STOP_TOOL = "stop"
 _QUOTED_KEY = re.compile(r"\s*(?:\{|\[\s*\{)\s*[\"']")  # ``{"`` or ``{'``: never a shell script
+SCRIPT_TEXT = ("the ```{label} block starts with #!, so it reads as the text of a script, not a "
+               "command, and was not run: to save a script, call write_file with its path and "
+               "this text, then run it")
 _JSON_OPENING = re.compile(r"\s*(?=\{|\[\s*\{)")
 
 #: A span of the reply to cut once read, the calls it made and the problems it raised.
@@ -59,6 +69,7 @@ class TextActions:
     calls: list[ToolCall]  # in reply order, ids generated ("call_<hex>")
     prose: str  # the reply with the recognised calls cut out
     problems: list[str]  # one sentence per call attempt that could not be taken, for the model
+    first_end: int = 0  # where the text of the first call ends (0: no call)
 
 
 def read_actions(
@@ -93,25 +104,27 @@ def read_actions(
     hits.extend(_value_hits(bare, 0, "the reply", names))
     alone = not any(calls for _, _, calls, _ in hits)
     if shell_blocks and _SHELL_TOOL in names and (alone or shell_beside_calls):
-        hits.extend(_shell_hits(untagged, scripts))  # echoed schemas are blanked there
+        hits.extend(_shell_hits(untagged, scripts, names))  # echoed schemas are blanked there
     return _gather(text, hits)
 
 
 def _gather(text: str, hits: list[_Hit]) -> TextActions:
     calls: list[ToolCall] = []
     problems: list[str] = []
+    first_end = 0
     seen: set[tuple[str, str]] = set()
     spans: list[tuple[int, int]] = []
     for start, end, found, troubles in sorted(hits, key=lambda hit: hit[0]):
         if found:
             spans.append((start, end))
+            first_end = first_end or end
         for call in found:
             key = (call.function.name, call.function.arguments)
             if key not in seen:
                 seen.add(key)
                 calls.append(call)
         problems.extend(p for p in troubles if p not in problems)
-    return TextActions(calls, _cut(text, spans) if spans else text, problems)
+    return TextActions(calls, _cut(text, spans) if spans else text, problems, first_end)
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -223,13 +236,33 @@ def _opens_json(text: str, block: Block) -> bool:
     return first is not None and block.body_start + first.start == opening.end()
 
 
-def _shell_hits(text: str, blocks: list[Block]) -> Iterator[_Hit]:
+def _shell_hits(text: str, blocks: list[Block], names: list[str]) -> Iterator[_Hit]:
     for block in blocks:
-        if block.closed:
-            command = shell_command(block.label, text[block.body_start : block.body_end])
-            if command:
-                call = _call(_SHELL_TOOL, {_shell_argument(): command})
-                yield block.start, block.end, [call], []
+        if not block.closed:
+            continue
+        body = text[block.body_start : block.body_end]
+        if is_script_text(body):
+            yield block.start, block.end, [], [SCRIPT_TEXT.format(label=block.label)]
+            continue
+        written = python_style_call(body, names, _parameter_order)
+        if written is not None:  # ``write_file("a.txt", "hi")`` in a shell fence
+            yield block.start, block.end, [_call(*written)], []
+            continue
+        command = shell_command(block.label, body)
+        said = stop_words(command) if _STOP_TOOL in names else None
+        if said is not None:
+            yield block.start, block.end, [_call(_STOP_TOOL, {"result": said})], []
+        elif command:
+            call = _call(_SHELL_TOOL, {_shell_argument(): command})
+            yield block.start, block.end, [call], []
+
+
+def _parameter_order(name: str) -> list[str]:
+    """A built-in tool's parameters in order, for a call written with positional arguments."""
+    for spec in builtin_tools():
+        if spec.name == name:
+            return list(spec.parameters.get("properties") or [])
+    return []
 
 
 def _shell_argument() -> str:

@@ -159,3 +159,39 @@ def test_other_invented_tools_stay_problems_and_need_bash_registered() -> None:
     assert read_actions(cat, ("write_file", "stop")).calls == []
     two = '```json\n{"name": "run", "arguments": {"cmd": "ls", "cwd": "x"}}\n```'
     assert read_actions(two, NAMES).calls == []
+
+
+# -- shapes Qwen2.5-Coder-1.5B wrote into shell fences (issue 12) ------------------------------
+SHELL_NAMES = ["bash", "write_file", "stop"]
+
+
+def _read(text: str) -> tuple[list[tuple[str, dict[str, object]]], list[str]]:
+    actions = read_actions(text, SHELL_NAMES, shell_blocks=True, shell_beside_calls=True)
+    return [(c.function.name, json.loads(c.function.arguments)) for c in actions.calls], \
+        actions.problems
+
+
+def test_stop_run_as_a_command_is_the_stop_tool() -> None:
+    assert _read("```bash\nstop\n```") == ([("stop", {"result": ""})], [])
+    assert _read('```bash\nstop "all done"\n```') == ([("stop", {"result": "all done"})], [])
+    assert _read("```bash\nstopwatch\n```") == ([("bash", {"cmd": "stopwatch"})], [])
+    assert _read("```bash\nstop\nls\n```") == ([("bash", {"cmd": "stop\nls"})], [])
+
+
+def test_a_tool_called_like_a_python_function_in_a_shell_fence_is_that_call() -> None:
+    written = '```bash\nwrite_file("reverse.py", "print(1)\\n")\n```'
+    assert _read(written) == ([("write_file", {"path": "reverse.py", "content": "print(1)\n"})],
+                              [])
+    named = "```sh\nwrite_file(path='a.txt', content='hi')\n```"
+    assert _read(named) == ([("write_file", {"path": "a.txt", "content": "hi"})], [])
+    for shell in ("```bash\nprint('x')\n```", "```bash\nwrite_file(name)\n```",
+                  "```bash\nwrite_file('a', 'b', 'c')\n```", "```bash\nbash('ls')\n```"):
+        calls, _ = _read(shell)
+        assert [name for name, _ in calls] == ["bash"], shell
+
+
+def test_a_script_written_out_in_a_shell_fence_is_not_run() -> None:
+    script = '```bash\n#!/bin/bash\nbackup_name="$1"\necho "backup-$backup_name.tar.gz"\n```'
+    calls, problems = _read(script)
+    assert calls == [] and len(problems) == 1
+    assert "starts with #!" in problems[0] and "write_file" in problems[0]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pygent.app.agent import AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
+from pygent.app.run_guide import LISTING
 from pygent.app.text_protocol import to_text_wire
 from pygent.domain.events import Notice
 from pygent.runtime import Runtime
@@ -134,9 +135,33 @@ def test_the_text_protocol_sends_no_schemas_and_runs_one_action_per_reply(
     assert "```bash" in first["messages"][0]["content"]  # the prompt teaches the format
     second = model.requests[1]["messages"]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
-    assert second[2]["content"] == two and "tool_calls" not in second[2]
-    assert "Result of bash:\none" in second[3]["content"]
-    assert "only the first action" in second[3]["content"]
+    assert second[2]["content"] == "First:\n```bash\necho one\n```"  # what ran, no more
+    assert "tool_calls" not in second[2]
+    assert second[3]["content"] == "Result of bash:\none"
+
+
+def test_a_guess_written_after_the_first_action_is_not_kept(workspace: Path) -> None:
+    # Qwen2.5-Coder-1.5B: the command, then the file written with a made-up total, fifteen
+    # times over, because each reply was kept whole and only the first action ran.
+    guess = ('```bash\ncat a.txt\n```\n```json\n{"name": "write_file", "arguments": '
+             '{"path": "total.txt", "content": "12345"}}\n```\nThe total is 12345.')
+    model = FakeModel([say(guess), say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    (workspace / "a.txt").write_text("3\n4\n")
+    agent, sandbox = make_agent(model, workspace, tool_protocol="text")
+    agent.run_until_stop("add up a.txt")
+    assert sandbox.commands == ["cat a.txt"] and not (workspace / "total.txt").exists()
+    reply = agent.conversation[1]
+    assert reply.content == "```bash\ncat a.txt\n```" and len(reply.tool_calls or []) == 1
+    assert [m.role for m in agent.conversation][:3] == ["user", "assistant", "tool"]
+
+
+def test_a_problem_after_the_first_action_is_dropped_with_it(workspace: Path) -> None:
+    reply = "```bash\necho hi\n```\n" + UNKNOWN_TOOL
+    model = FakeModel([say(reply), say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, _ = make_agent(model, workspace, tool_protocol="text")
+    agent.run_until_stop("go")
+    assert not any("log_with_error" in (m.content or "") for m in agent.conversation
+                   if m.role == "user")
 
 
 def test_the_text_wire_form_never_has_two_user_or_two_assistant_turns_in_a_row() -> None:
@@ -201,7 +226,8 @@ def test_an_unattended_runs_first_stop_asks_for_a_check_when_checks_are_on(
     assert (result.reason, result.steps, result.text) == ("stop", 4, "a.txt holds x")
     first_stop = [m for m in agent.conversation if m.role == "tool" and m.name == "stop"][0]
     assert (first_stop.content or "").startswith("Not stopped yet: first check")
-    assert sandbox.commands == ["cat a.txt"]
+    assert "The task: write a.txt" in (first_stop.content or "")
+    assert [c for c in sandbox.commands if c != LISTING] == ["cat a.txt"]
 
 
 def test_a_chat_never_asks_for_a_check_before_stop(workspace: Path) -> None:
@@ -248,3 +274,27 @@ def test_a_malformed_repeat_beside_stop_does_not_hold_the_stop(workspace: Path) 
                        calls(call("write_file", "{not json"), call("stop"))])
     agent, _ = make_agent(model, workspace)
     assert agent.run_until_stop("write hello.txt").reason == "stop"
+
+
+def test_the_text_protocol_teaches_heredocs_and_shows_a_whole_task(workspace: Path) -> None:
+    model = FakeModel([say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, _ = make_agent(model, workspace, tool_protocol="text")
+    agent.run_until_stop("go")
+    prompt = model.requests[0]["messages"][0]["content"]
+    assert "cat > hello.py <<'EOF'" in prompt
+    assert "Example of a whole task" in prompt and "python3 test_calc.py" in prompt
+
+
+def test_a_command_that_printed_nothing_says_it_succeeded_on_the_text_wire() -> None:
+    # Qwen2.5-Coder-1.5B read an empty result of grep ... > errors.txt as "found nothing".
+    native = [{"role": "user", "content": "go"},
+              {"role": "assistant", "content": "", "tool_calls": [
+                  {"id": "a", "type": "function",
+                   "function": {"name": "bash", "arguments": '{"cmd": "true"}'}},
+                  {"id": "b", "type": "function",
+                   "function": {"name": "other", "arguments": "{}"}}]},
+              {"role": "tool", "tool_call_id": "a", "name": "bash", "content": ""},
+              {"role": "tool", "tool_call_id": "b", "name": "other", "content": ""}]
+    wire = to_text_wire(native)
+    assert wire[-1]["content"] == ("Result of bash:\n(no output, exit status 0)\n\n"
+                                   "Result of other:\n(no output)")

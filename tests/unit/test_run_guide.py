@@ -1,0 +1,190 @@
+"""The two answers an unattended run gives a small model (issue 12), on a real local shell.
+
+Qwen2.5-Coder-1.5B overwrote ``pages.py`` with ``def pages(): return 'Hello, world!'``
+without reading it, and stopped after ``awk ... > total.txt`` had written ``0``. So a write
+over an unread file shows the file instead (once), and the first stop shows the task and what
+changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pygent.app.agent import AgentLoop
+from pygent.app.registry import ToolRegistry, builtin_tools
+from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide
+from pygent.runtime import Runtime
+from tests.fakes import FakeModel, call, calls
+
+PAGES = "def page_count(total, per_page):\n    return total // per_page\n"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "pages.py").write_text(PAGES)
+    (workspace / "sales.csv").write_text("item,amount\npen,3\nink,4\n")
+    with Runtime(use_docker=False, workspace=workspace) as each:
+        yield each
+
+
+def agent(model: FakeModel, runtime: Runtime, **options: object) -> AgentLoop:
+    return AgentLoop(model, runtime, tools=ToolRegistry(builtin_tools()),
+                     **options)  # type: ignore[arg-type]
+
+
+def tool_texts(loop: AgentLoop, name: str) -> list[str]:
+    return [m.content or "" for m in loop.conversation if m.role == "tool" and m.name == name]
+
+
+def write(path: str, content: str) -> object:
+    return calls(call("write_file", {"path": path, "content": content}))
+
+
+def test_a_write_over_an_unread_file_shows_it_instead_once(runtime: Runtime) -> None:
+    model = FakeModel([write("pages.py", "def pages():\n    return 'Hello, world!'"),
+                       write("pages.py", PAGES.replace("//", "/")),
+                       calls(call("stop", {"result": "fixed"}))])
+    loop = agent(model, runtime, read_before_write=True)
+    result = loop.run_until_stop("fix pages.py")
+    first, second = tool_texts(loop, "write_file")
+    assert first.startswith("Not written: pages.py already exists and you have not read it.")
+    assert "return total // per_page" in first
+    assert second.startswith("Wrote")
+    assert (runtime.workspace / "pages.py").read_text() == PAGES.replace("//", "/")
+    assert result.reason == "stop"
+
+
+def test_a_file_the_run_printed_or_made_is_written_at_once(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "cat ./pages.py"})),
+                       write("pages.py", "x = 1\n"),
+                       write("new.py", "y = 2\n"), write("new.py", "y = 3\n"),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("go")
+    assert all(text.startswith("Wrote") for text in tool_texts(loop, "write_file"))
+    assert (runtime.workspace / "new.py").read_text() == "y = 3\n"
+
+
+def test_a_failed_command_that_named_the_file_does_not_count_as_reading_it(
+        runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "cat pages.py; exit 1"})),
+                       write("pages.py", "x = 1\n"), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("go")
+    assert tool_texts(loop, "write_file")[0].startswith("Not written")
+
+
+def test_off_and_in_a_chat_the_write_goes_through(runtime: Runtime) -> None:
+    for options, unattended in (({}, True), ({"read_before_write": True}, False)):
+        model = FakeModel([write("pages.py", "x = 1\n"), calls(call("stop"))])
+        loop = agent(model, runtime, **options)
+        loop.run_until_stop("go", unattended=unattended)
+        assert tool_texts(loop, "write_file")[0].startswith("Wrote")
+        (runtime.workspace / "pages.py").write_text(PAGES)
+
+
+def test_the_first_stop_shows_the_task_and_what_changed(runtime: Runtime) -> None:
+    awk = "awk -F, 'NR > 1 {s += $3} END {print s}' sales.csv > total.txt; rm pages.py"
+    model = FakeModel([calls(call("bash", {"cmd": awk})), calls(call("stop")),
+                       calls(call("stop", {"result": "done"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Add up the amount column into total.txt")
+    review = tool_texts(loop, "stop")[0]
+    assert review.startswith("Not stopped yet: first check that the task is really done.")
+    assert "The task: Add up the amount column into total.txt" in review
+    assert "Changed or new: total.txt" in review
+    assert "Deleted: pages.py" in review
+    assert "--- total.txt now holds:\n0\n" in review  # no $3: the model can see it is wrong
+    assert result.reason == "stop" and result.text == "done"
+
+
+def test_a_stop_with_nothing_changed_says_so(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("go")
+    assert "Nothing in the workspace has changed since the task began." in \
+        tool_texts(loop, "stop")[0]
+
+
+def test_a_sandbox_whose_listing_fails_gives_the_plain_review(runtime: Runtime) -> None:
+    guide = RunGuide(runtime)
+    (runtime.workspace / "find").write_text("#!/bin/sh\nexit 3\n")
+    (runtime.workspace / "find").chmod(0o755)
+    runtime.bash("export PATH=$PWD:$PATH")  # the model can break find: no listing, no lie
+    guide.start("go", review=True)
+    review = guide.review()
+    assert "Changed" not in review and "Nothing" not in review
+    assert review.endswith("call stop again; if not, fix it.")
+
+
+def test_a_heredoc_over_an_unread_file_is_not_run_once(runtime: Runtime) -> None:
+    heredoc = "cat > pages.py <<'EOF'\nx = 1\nEOF"
+    model = FakeModel([calls(call("bash", {"cmd": heredoc})), calls(call("bash", {"cmd": heredoc})),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("go")
+    first, second = tool_texts(loop, "bash")
+    assert first.startswith("Not written: pages.py already exists") and PAGES.strip() in first
+    assert (runtime.workspace / "pages.py").read_text() == "x = 1\n" and "Not" not in second
+
+
+def test_the_same_action_with_the_same_result_is_called_out(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B wrote the test's text over pages.py and ran the test, over and over.
+    model = FakeModel([calls(call("bash", {"cmd": "python3 -c 'import sys; sys.exit(1)'"}))] * 3
+                      + [calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    outputs = tool_texts(loop, "bash")
+    assert "[exit status 1]" in outputs[0] and "same action" not in outputs[0]
+    assert outputs[1:] == [REPEATED.format(next=MAKE_CHANGE)] * 2  # the output is not repeated
+
+
+def test_a_repeat_after_a_change_is_told_to_check_it(runtime: Runtime) -> None:
+    # It read greet.py again and again; after a change the next step is the check.
+    model = FakeModel([calls(call("bash", {"cmd": "cat pages.py"}))] * 2
+                      + [calls(call("bash", {"cmd": "echo 1 > n.txt"}))]
+                      + [calls(call("bash", {"cmd": "cat sales.csv"}))] * 2
+                      + [calls(call("stop"))] * 2)
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("go")
+    outputs = tool_texts(loop, "bash")
+    assert outputs[1] == REPEATED.format(next=MAKE_CHANGE)
+    assert outputs[4] == REPEATED.format(next=CHECK_CHANGE)
+
+
+def test_a_chat_never_hears_about_repeats(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "echo hi"}), call("bash", {"cmd": "echo hi"})),
+                       calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go", unattended=False)
+    assert tool_texts(loop, "bash") == ["hi", "hi"]
+
+
+def test_a_write_that_changes_nothing_says_so(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B "fixed" pages.py by writing it out again unchanged.
+    heredoc = f"cat > pages.py <<'EOF'\n{PAGES}EOF"
+    model = FakeModel([calls(call("bash", {"cmd": "cat pages.py"})),
+                       calls(call("bash", {"cmd": heredoc})),
+                       write("pages.py", PAGES), write("pages.py", "x = 1\n"),
+                       calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    nothing = "[pages.py already held exactly this text: nothing changed."
+    assert nothing in tool_texts(loop, "bash")[1]
+    first, second = tool_texts(loop, "write_file")[:2]
+    assert nothing in first and nothing not in second
+
+
+def test_the_same_check_after_a_write_is_no_repeat(runtime: Runtime) -> None:
+    test = calls(call("bash", {"cmd": "python3 -c 'import sys; sys.exit(1)'"}))
+    model = FakeModel([test, write("new.py", "x = 1\n"), test, test, calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    outputs = tool_texts(loop, "bash")
+    assert "[exit status 1]" in outputs[1]
+    assert outputs[2] == REPEATED.format(next=CHECK_CHANGE)
