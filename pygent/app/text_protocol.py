@@ -23,40 +23,6 @@ STOP_TOOL = "stop"
 WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
             "make the change; check it (run the program or the test, or print the file).")
 
-#: How a file is written in the text protocol: no JSON escaping, which small models get wrong.
-HEREDOC = ("Write a file with a heredoc (its text goes in as it is, nothing escaped):\n"
-           "```bash\ncat > hello.py <<'EOF'\nprint(\"hi\")\nEOF\n```")
-#: One whole task done right, replies and results: small models copy what they are shown.
-EXAMPLE = """Example of a whole task, one reply per action:
-Task: test_calc.py fails; fix calc.py.
-Reply: I read the code and the test.
-```bash
-head -n 100 calc.py test_calc.py
-```
-Result: ==> calc.py <==
-def add(a, b):
-    return a - b
-
-==> test_calc.py <==
-from calc import add
-assert add(2, 3) == 5
-Reply: add subtracts; it must add. I write the fixed calc.py.
-```bash
-cat > calc.py <<'EOF'
-def add(a, b):
-    return a + b
-EOF
-```
-Result: (no output, exit status 0)
-Reply: Now I run the test to check.
-```bash
-python3 test_calc.py
-```
-Result: (no output, exit status 0)
-Reply: The test passes.
-```json
-{"name": "stop", "arguments": {"result": "fixed add() in calc.py"}}
-```"""
 #: What a command that printed nothing says, so a small model does not read it as failure.
 NO_OUTPUT = "(no output, exit status 0)"
 
@@ -71,7 +37,6 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
              "see its result before your next reply."]
     if SHELL_TOOL in names:
         lines.append("Run a shell command:\n```bash\ncat notes.txt\n```")
-        lines.append(HEREDOC)
     others = [t for t in tools if t.name not in (SHELL_TOOL, STOP_TOOL)]
     if others:
         lines.append("Use a tool with a JSON block:\n```json\n"
@@ -81,8 +46,6 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
     if STOP_TOOL in names:
         lines.append('When the check shows the task is done, reply with:\n```json\n'
                      '{"name": "stop", "arguments": {"result": "what you did"}}\n```')
-    if {SHELL_TOOL, STOP_TOOL} <= set(names):
-        lines.append(EXAMPLE)
     return lines
 
 

@@ -276,15 +276,6 @@ def test_a_malformed_repeat_beside_stop_does_not_hold_the_stop(workspace: Path) 
     assert agent.run_until_stop("write hello.txt").reason == "stop"
 
 
-def test_the_text_protocol_teaches_heredocs_and_shows_a_whole_task(workspace: Path) -> None:
-    model = FakeModel([say('```json\n{"name": "stop", "arguments": {}}\n```')])
-    agent, _ = make_agent(model, workspace, tool_protocol="text")
-    agent.run_until_stop("go")
-    prompt = model.requests[0]["messages"][0]["content"]
-    assert "cat > hello.py <<'EOF'" in prompt
-    assert "Example of a whole task" in prompt and "python3 test_calc.py" in prompt
-
-
 def test_a_command_that_printed_nothing_says_it_succeeded_on_the_text_wire() -> None:
     # Qwen2.5-Coder-1.5B read an empty result of grep ... > errors.txt as "found nothing".
     native = [{"role": "user", "content": "go"},
