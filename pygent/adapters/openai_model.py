@@ -102,13 +102,16 @@ class OpenAIModel:
         model: str,
         tools: list[dict[str, Any]],
         on_delta: Optional[DeltaListener] = None,
+        temperature: Optional[float] = None,
     ) -> Message:
         """Send one chat-completions request and return the reply's message.
 
-        A body nested too deeply for the JSON decoder is a ModelError like any bad body.
+        ``temperature`` overrides the model's own for this request (the loop redraws a
+        reply that repeats a looping action). A body nested too deeply for the JSON decoder
+        is a ModelError like any bad body.
         """
         try:
-            return self._chat(messages, model, tools, on_delta)
+            return self._chat(messages, model, tools, on_delta, temperature)
         except RecursionError:
             raise ModelError(
                 f"{self.url} sent a reply nested too deeply to read; try again, or check "
@@ -123,14 +126,16 @@ class OpenAIModel:
         model: str,
         tools: list[dict[str, Any]],
         on_delta: Optional[DeltaListener],
+        temperature: Optional[float] = None,
     ) -> Message:
         request: dict[str, Any] = {"model": model or self.model, "messages": messages}
         if tools:
             request["tools"] = tools
             if self.tool_choice:
                 request["tool_choice"] = tool_choice_wire(self.tool_choice)
-        if self.temperature is not None:
-            request["temperature"] = self.temperature
+        temperature = self.temperature if temperature is None else temperature
+        if temperature is not None:
+            request["temperature"] = temperature
         if self.seed is not None:
             request["seed"] = self.seed
         self.last_usage = None

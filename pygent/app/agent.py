@@ -30,9 +30,12 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import RunGuide
+from .run_guide import STUCK_AFTER, RunGuide
 from .text_protocol import TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import TextActions, read_actions
+
+#: The temperature a reply is drawn again at when it repeats a looping action.
+REDRAW_TEMPERATURE = 1.0
 
 __all__ = ["AgentLoop", "RunResult", "takes_on_delta"]
 
@@ -172,6 +175,15 @@ class AgentLoop:
         self._cancel.check()
         started = time.monotonic()
         reply = self._chat()
+        if self._stuck(reply):  # the same action a third time: draw the reply again, hotter
+            self.stats.append(StepStats.from_usage(
+                getattr(self.model, "last_usage", None), time.monotonic() - started,
+                time.monotonic() - started))
+            self.emit(Notice(f"The model repeated an action it has taken {STUCK_AFTER} times; "
+                             f"asking again at temperature {REDRAW_TEMPERATURE}."))
+            self._cancel.check()
+            started = time.monotonic()
+            reply = self._chat(temperature=REDRAW_TEMPERATURE)
         model_seconds = time.monotonic() - started
         usage = getattr(self.model, "last_usage", None)
         try:
@@ -180,18 +192,31 @@ class AgentLoop:
             seconds = time.monotonic() - started
             self.stats.append(StepStats.from_usage(usage, seconds, model_seconds))
 
+    def _stuck(self, reply: Any) -> bool:
+        """Whether an unattended reply repeats a looping action and the model can redraw."""
+        if not self.unattended or not takes_keyword(self.model.chat, "temperature"):
+            return False
+        message = to_message(reply)
+        calls = message.tool_calls or []
+        if not calls and message.content and (
+                self.recover_text_tool_calls or self.tool_protocol == TEXT):
+            calls = read_actions(message.content, self.tools.names(), shell_blocks=True,
+                                 shell_beside_calls=self.tool_protocol == TEXT).calls
+        return bool(calls) and self.guide.stuck_on(calls[0].function.name,
+                                                   calls[0].function.arguments)
+
     def totals(self) -> Totals:
         """Steps, tokens and seconds of every step so far."""
         return totals(self.stats)
 
-    def _chat(self) -> Any:
+    def _chat(self, **sampling: float) -> Any:
         """Ask the model once, passing ``on_delta`` to a model that takes it."""
         chat: Any = self.model.chat
         schemas = [] if self.tool_protocol == TEXT else self.tools.schemas()
         arguments = (self.request_messages(), self.model_name, schemas)
         if takes_on_delta(chat):
-            return chat(*arguments, on_delta=self._delta)
-        return chat(*arguments)
+            return chat(*arguments, on_delta=self._delta, **sampling)
+        return chat(*arguments, **sampling)
 
     def _delta(self, text: str) -> None:
         self._cancel.check()
@@ -391,7 +416,12 @@ def first_action(text: str, actions: TextActions) -> str:
 
 def takes_on_delta(chat: Any) -> bool:
     """True when a model's ``chat`` accepts the ``on_delta`` keyword (it can stream text)."""
+    return takes_keyword(chat, "on_delta")
+
+
+def takes_keyword(chat: Any, name: str) -> bool:
+    """True when a model's ``chat`` accepts the keyword ``name``."""
     try:
-        return "on_delta" in inspect.signature(chat).parameters
-    except (TypeError, ValueError):  # builtins and odd callables: no streaming
+        return name in inspect.signature(chat).parameters
+    except (TypeError, ValueError):  # builtins and odd callables: no such keyword
         return False

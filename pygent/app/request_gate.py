@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ..domain.ports import ModelPort, RequestGate
-from .agent import takes_on_delta
+from .agent import takes_keyword, takes_on_delta
 
 __all__ = ["GatedModel"]
 
@@ -32,13 +32,18 @@ class GatedModel:
         model: str,
         tools: list[dict[str, Any]],
         on_delta: Optional[Callable[[str], None]] = None,
+        temperature: Optional[float] = None,
     ) -> Any:
-        """Ask the inner model once a slot is free; ``on_delta`` goes on if it streams."""
+        """Ask the inner model once a slot is free; ``on_delta`` goes on if it streams, and
+        ``temperature`` if it takes one."""
         chat: Any = self.inner.chat
+        options: dict[str, Any] = {}
+        if on_delta is not None and takes_on_delta(chat):
+            options["on_delta"] = on_delta
+        if temperature is not None and takes_keyword(chat, "temperature"):
+            options["temperature"] = temperature
         with self.gate.slot():
-            if on_delta is not None and takes_on_delta(chat):
-                return chat(messages, model, tools, on_delta=on_delta)
-            return chat(messages, model, tools)
+            return chat(messages, model, tools, **options)
 
     def __getattr__(self, name: str) -> Any:
         """The inner model's attribute: the loop reads ``last_usage`` after each reply."""

@@ -16,6 +16,7 @@ import json
 import posixpath
 import re
 import shlex
+from collections import Counter
 from typing import Any, Optional
 
 from ..domain.ports import ToolRuntime
@@ -25,6 +26,7 @@ WRITE_TOOL = "write_file"
 LISTING = "find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
 SHOWN_BYTES = 1500  # of each changed file shown at the first stop
 SHOWN_FILES = 3
+STUCK_AFTER = 2  # runs of one action, nothing written between, after which a reply is redrawn
 _WORD = re.compile(r"[\w./-]+")
 #: ``cat > path <<'EOF'``: the heredoc write the text protocol teaches.
 _HEREDOC_WRITE = re.compile(r"\s*cat\s*>\s*(['\"]?)([^\s'\"<>|;&]+)\1\s*<<")
@@ -61,6 +63,7 @@ class RunGuide:
         self._seen: set[str] = set()
         self._refused: set[str] = set()
         self._done: set[tuple[str, str, str, int]] = set()
+        self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
         self._writes = 0  # successful writes seen: the same command after one is no repeat
         self._before: Optional[dict[str, str]] = None
 
@@ -68,6 +71,7 @@ class RunGuide:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), set(), 0
+        self._tried.clear()
         self._before = self._files() if review else None
 
     def saw(self, name: str, arguments: str, ok: bool) -> None:
@@ -107,11 +111,18 @@ class RunGuide:
         """What to answer, instead of the output, to an action that gave the same result
         before in this run ('' if it did not): the output once more would make the
         conversation repeat itself, which small models then copy."""
-        key = (name, json.dumps(_arguments(arguments), sort_keys=True), output, self._writes)
+        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        self._tried[action] += 1
+        key = (*action[:2], output, self._writes)
         if key in self._done:
             return REPEATED.format(next=CHECK_CHANGE if self._changed() else MAKE_CHANGE)
         self._done.add(key)
         return ""
+
+    def stuck_on(self, name: str, arguments: str) -> bool:
+        """Whether this action has run twice already with nothing written since: a loop."""
+        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        return self._tried[action] >= STUCK_AFTER
 
     def unread_write(self, name: str, arguments: str) -> Optional[str]:
         """The answer to a write over an existing file not seen in this run, or None."""

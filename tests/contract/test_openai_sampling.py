@@ -57,3 +57,15 @@ def test_the_container_passes_the_sampling_settings_to_the_adapter(
     body = ask(make_openai_model(settings), chat_server)
     assert body.get("temperature") == temperature and body.get("seed") == seed
     assert ("temperature" in body) is (temperature is not None)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_temperature_given_to_one_request_overrides_the_models_for_it_only(
+    chat_server: ChatServer, stream: bool
+) -> None:
+    model = OpenAIModel("m", api_key="k", base_url=chat_server.url, max_retries=0,
+                        stream=stream, temperature=0.0, seed=7)
+    chat_server.add(streamed(text("ok")) if stream else text("ok"))
+    model.chat(HELLO, "", [], temperature=1.0)
+    assert (chat_server.requests[-1]["temperature"], chat_server.requests[-1]["seed"]) == (1.0, 7)
+    assert ask(model, chat_server, stream)["temperature"] == 0.0

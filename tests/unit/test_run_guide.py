@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
-from pygent.app.agent import AgentLoop
+from pygent.app.agent import REDRAW_TEMPERATURE, AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide
 from pygent.runtime import Runtime
@@ -188,3 +189,52 @@ def test_the_same_check_after_a_write_is_no_repeat(runtime: Runtime) -> None:
     outputs = tool_texts(loop, "bash")
     assert "[exit status 1]" in outputs[1]
     assert outputs[2] == REPEATED.format(next=CHECK_CHANGE)
+
+
+class SamplingModel(FakeModel):
+    """A scripted model that, like the OpenAI adapter, takes a temperature per request."""
+
+    def __init__(self, replies: list[object]) -> None:
+        super().__init__(replies)  # type: ignore[arg-type]
+        self.temperatures: list[object] = []
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
+             temperature: Optional[float] = None) -> Any:
+        self.temperatures.append(temperature)
+        return super().chat(messages, model, tools)
+
+
+def test_a_third_run_of_the_same_action_is_drawn_again_hotter(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B ran "cat -T inventory.py" fifteen times in a row.
+    read = calls(call("bash", {"cmd": "cat pages.py"}))
+    model = SamplingModel([read, read, read, calls(call("bash", {"cmd": "echo other"})),
+                           calls(call("stop"))])
+    loop = agent(model, runtime)
+    notices: list[str] = []
+    loop.subscribe(lambda event: notices.append(getattr(event, "text", "")))
+    result = loop.run_until_stop("go")
+    assert model.temperatures == [None, None, None, REDRAW_TEMPERATURE, None]
+    assert tool_texts(loop, "bash")[-1] == "other"  # the third read never ran
+    assert sum("cat pages.py" in (m.content or "") or any(
+        "cat pages.py" in c.function.arguments for c in m.tool_calls or [])
+        for m in loop.conversation if m.role == "assistant") == 2
+    assert any("asking again at temperature 1.0" in text for text in notices)
+    assert result.reason == "stop" and len(loop.stats) == 5  # the redrawn reply is counted
+
+
+def test_after_a_write_the_same_action_is_no_loop(runtime: Runtime) -> None:
+    test = calls(call("bash", {"cmd": "cat pages.py"}))
+    model = SamplingModel([test, test, write("pages.py", "x = 2\n"), test, calls(call("stop"))])
+    agent(model, runtime).run_until_stop("go")
+    assert model.temperatures == [None] * 5
+
+
+def test_a_chat_and_a_model_without_temperature_are_never_redrawn(runtime: Runtime) -> None:
+    read = calls(call("bash", {"cmd": "cat pages.py"}))
+    model = SamplingModel([read] * 3 + [calls(call("stop"))])
+    agent(model, runtime).run_until_stop("go", unattended=False)
+    assert model.temperatures == [None] * 4  # in a chat the person sees the loop
+    plain = FakeModel([read] * 3 + [calls(call("stop"))])
+    loop = agent(plain, runtime)
+    loop.run_until_stop("go")
+    assert len(plain.requests) == 4
