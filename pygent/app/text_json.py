@@ -30,6 +30,7 @@ _WINDOW = 8192
 _ESCAPE = re.compile(r'\\(?:(u[0-9a-fA-F]{4}|["\\/bfnrt])|(.?))', re.DOTALL)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x1f]")
+_TRIPLE_QUOTE = re.compile(r'(?<!\\)"""')  # a docstring's quotes: never in valid JSON
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _PY_LITERAL = re.compile(r"\b(?:True|False|None)\b")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
@@ -134,10 +135,11 @@ def repair(text: str) -> Optional[Any]:
     """The object or list ``text`` was meant to be, or None; it never raises.
 
     The slips small models make most (backslashes JSON does not know, raw newlines in strings,
-    a doubled outer brace, trailing commas, ``True``/``None``) are mended exactly by hand;
+    a Python docstring's unescaped triple quotes, a doubled outer brace, trailing commas,
+    ``True``/``None``) are mended exactly by hand;
     ``json_repair`` gets the rest, such as single quotes.
     """
-    mended = _mend(text)
+    mended = _mend(_TRIPLE_QUOTE.sub(r'\\"\\"\\"', text))
     doubled = mended.startswith("{{") and mended.endswith("}}")
     for candidate in (mended, mended[1:-1]) if doubled else (mended,):
         try:

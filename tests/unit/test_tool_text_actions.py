@@ -31,6 +31,19 @@ def test_a_json_call_with_an_invalid_escape_is_read_as_the_model_wrote_it() -> N
     assert actions.prose == "" and actions.problems == []
 
 
+def test_a_docstrings_unescaped_triple_quotes_inside_json_content_are_its_text() -> None:
+    # Qwen2.5-Coder-1.5B, converting inventory.py's tabs; the repair library had turned the
+    # docstring into an argument named after it.
+    body = ('{"name": "write_file", "arguments": {"path": "inventory.py", "content": '
+            '"def restock(items):\\n    """Return the names."""\\n    return []\\n"}}')
+    actions = read_actions(fence("json", body), NAMES)
+    content = 'def restock(items):\n    """Return the names."""\n    return []\n'
+    assert calls_of(actions) == [("write_file", {"path": "inventory.py", "content": content})]
+    assert actions.problems == []
+    escaped = body.replace('"""', '\\"\\"\\"')  # written correctly, it reads the same
+    assert calls_of(read_actions(fence("json", escaped), NAMES)) == calls_of(actions)
+
+
 # -- 3. an unknown tool -------------------------------------------------------------------------
 def test_an_unknown_tool_is_a_problem_that_lists_the_tools() -> None:
     text = '```json {"name": "log_with_error", "arguments": {"path": "logs/error.log"}} ```'
