@@ -388,7 +388,7 @@ class AgentLoop:
         output, is_error = self.dispatch(name, raw)
         if self.unattended and name != STOP_TOOL:  # small models loop: say so
             output = self.guide.repeated(name, raw, output) or output
-            note = self.guide.unchanged(watched)
+            note = "" if failed(output, is_error) else self.guide.unchanged(watched)
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error

@@ -238,3 +238,13 @@ def test_a_chat_and_a_model_without_temperature_are_never_redrawn(runtime: Runti
     loop = agent(plain, runtime)
     loop.run_until_stop("go")
     assert len(plain.requests) == 4
+
+
+def test_a_write_that_failed_is_not_said_to_have_changed_nothing(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B sent write_file with a made-up server_port argument.
+    bad = calls(call("write_file", {"path": "pages.py", "content": "x", "server_port": 1}))
+    model = FakeModel([calls(call("bash", {"cmd": "cat pages.py"})), bad, calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    answer = tool_texts(loop, "write_file")[0]
+    assert answer.startswith("Error: bad arguments") and "nothing changed" not in answer
