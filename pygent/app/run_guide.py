@@ -1,13 +1,23 @@
-"""What an unattended run tells a small model at the two moments it most often goes wrong.
+"""What an unattended run tells a small model where it most often goes wrong.
 
 Measured with Qwen2.5-Coder-1.5B (benchmarks/task_suite.py): it overwrites files it never read,
-and it stops right after acting, without looking at what it made. So, in an unattended run:
+stops right after acting without looking at what it made, and repeats one action forever. So,
+in an unattended run:
 
-* a ``write_file`` over an existing file the run has not looked at yet is not written, once
-  per file: the answer shows the file as it is, and the model writes again knowing it (Claude
-  Code's editor refuses to edit a file it has not read, for the same reason);
+* a write (``write_file``, or ``cat > path <<``) over an existing file the run has not looked
+  at is not run, once per file: the answer shows the file, and the model writes again knowing
+  it (Claude Code's editor refuses to edit a file it has not read, for the same reason);
 * the first ``stop`` is answered with the task again and what changed in the workspace since
-  the run began (names, and the text of small changed files), seen through the sandbox.
+  the run began (names, and the text of small changed files), seen through the sandbox;
+* a write that changed nothing says so, and an action that gives the same result again is
+  answered with what to do next instead of that result once more;
+* an action about to run a third time with nothing written between counts as a loop, for the
+  loop to redraw the reply (see ``AgentLoop``).
+
+Files are looked at by commands in the sandbox (``head -c``, ``cksum``), never read by the
+host: a name the model or the listing gives may be a FIFO or a file of many gigabytes. Those
+commands look only at regular files whose real path lies inside the shell's folder, so a link
+a command made never shows a file from outside, even where commands are not confined.
 """
 
 from __future__ import annotations
@@ -22,13 +32,13 @@ from typing import Any, Optional
 from ..domain.ports import ToolRuntime
 
 WRITE_TOOL = "write_file"
-#: Each file's change time, size and name, read in the sandbox (GNU find; fails elsewhere).
-LISTING = "find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
-SHOWN_BYTES = 1500  # of each changed file shown at the first stop
+#: The shell's folder, then each file's change time, size and name (GNU find; fails elsewhere).
+LISTING = "pwd -P && find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
+SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
 STUCK_AFTER = 2  # runs of one action, nothing written between, after which a reply is redrawn
 _WORD = re.compile(r"[\w./-]+")
-#: ``cat > path <<'EOF'``: the heredoc write the text protocol teaches.
+#: ``cat > path <<'EOF'``: the heredoc write small models use.
 _HEREDOC_WRITE = re.compile(r"\s*cat\s*>\s*(['\"]?)([^\s'\"<>|;&]+)\1\s*<<")
 REPEATED = ("The same action gave this same result before, shown above; doing it again changes "
             "nothing. {next}")
@@ -44,9 +54,10 @@ def _clean(path: str) -> str:
 
 
 def _listing(text: str) -> dict[str, str]:
-    """name -> "time size" from :data:`LISTING`'s output."""
-    files = {}
-    for line in text.splitlines():
+    """name -> "time size" from :data:`LISTING`'s output; the folder it ran in under ''."""
+    folder, _, rest = text.partition("\n")
+    files = {"": folder}  # a listing from another folder (the model ran cd) compares unequal
+    for line in rest.splitlines():
         stamp, _, rest = line.partition(" ")
         size, _, name = rest.partition(" ")
         if name:
@@ -88,24 +99,20 @@ class RunGuide:
             self._seen.update(_clean(word) for word in words)
 
     def file_before(self, name: str, arguments: str) -> Optional[tuple[str, str]]:
-        """The file an action is about to write and its text now, if it exists."""
+        """The file an action is about to write and its checksum now, if it is a file."""
         path = _written_path(name, _arguments(arguments))
-        try:
-            return (path, self.runtime.read_file(path)) if path else None
-        except Exception:  # new, or not text
-            return None
+        summed = self._sandbox(_inside(path, "cksum")) if path else None
+        return (path, summed) if summed else None
 
     def unchanged(self, before: Optional[tuple[str, str]]) -> str:
         """A note when a write left its file exactly as it was, else ''."""
         if before is None:
             return ""
-        path, text = before
-        try:
-            same = self.runtime.read_file(path) == text
-        except Exception:
+        path, summed = before
+        if self._sandbox(_inside(path, "cksum")) != summed:
             return ""
         return (f"[{path} already held exactly this text: nothing changed. If the task needs "
-                "a change there, write a different text.]") if same else ""
+                "a change there, write a different text.]")
 
     def repeated(self, name: str, arguments: str, output: str) -> str:
         """What to answer, instead of the output, to an action that gave the same result
@@ -129,9 +136,8 @@ class RunGuide:
         path = _written_path(name, _arguments(arguments))
         if not path or _clean(path) in self._seen | self._refused:
             return None
-        try:
-            text = self.runtime.read_file(path)
-        except Exception:  # a new file, a folder, not text: the write itself will say
+        text = self._head(path)
+        if text is None:  # a new file, a folder: the write itself will say
             return None
         self._refused.add(_clean(path))
         self._seen.add(_clean(path))
@@ -156,8 +162,10 @@ class RunGuide:
         now = self._files()
         if now is None:
             return None
+        if now.pop("") != self._before.get(""):
+            return None  # the shell is in another folder now: names would not compare
         made = sorted(name for name in now if self._before.get(name) != now[name])
-        gone = sorted(name for name in self._before if name not in now)
+        gone = sorted(name for name in self._before if name and name not in now)
         if not made and not gone:
             return "Nothing in the workspace has changed since the task began."
         parts = []
@@ -166,10 +174,9 @@ class RunGuide:
         if gone:
             parts.append("Deleted: " + ", ".join(gone[:20]))
         for name in made[:SHOWN_FILES]:
-            try:
-                parts.append(f"--- {name} now holds:\n{_cut(self.runtime.read_file(name))}")
-            except Exception:  # binary, or gone again: the names above still say it changed
-                continue
+            text = self._head(name)
+            if text is not None:  # gone again: the names above still say it changed
+                parts.append(f"--- {name} now holds:\n{_cut(text)}")
         return "\n".join(parts)
 
     def _changed(self) -> bool:
@@ -178,13 +185,30 @@ class RunGuide:
         return bool(self._writes) if now is None else now != self._before
 
     def _files(self) -> Optional[dict[str, str]]:
+        listing = self._sandbox(LISTING)  # None: no GNU find, or too many files to tell
+        return None if listing is None else _listing(listing)
+
+    def _head(self, path: str) -> Optional[str]:
+        """The start of a regular file, as the sandbox sees it; None when there is none."""
+        return self._sandbox(_inside(path, f"head -c {SHOWN_BYTES + 1}"), cut_is_fine=True)
+
+    def _sandbox(self, command: str, cut_is_fine: bool = False) -> Optional[str]:
+        """A look-only command's output, or None when it failed, timed out or was cut."""
         try:
-            result = self.runtime.run(LISTING, timeout=10)
+            result = self.runtime.run(command, timeout=10)
         except Exception:  # a failed look is no reason to fail the task
             return None
-        if result.exit_code or result.timed_out or result.truncated:
-            return None  # no GNU find, or too many files to tell: say nothing rather than wrong
-        return _listing(result.output)
+        if result.exit_code or result.timed_out or (result.truncated and not cut_is_fine):
+            return None  # say nothing rather than something wrong
+        return result.output
+
+
+def _inside(path: str, command: str) -> str:
+    """``command -- FILE`` for a regular file, not a link, whose real path is inside the
+    shell's folder; anything else fails (exit status 3) without being opened."""
+    quoted = shlex.quote(path)
+    return (f'p=$(realpath -e -- {quoted}) && case "$p" in "$(pwd -P)"/*) '
+            f'test -f "$p" && ! test -L {quoted} && {command} -- "$p";; *) exit 3;; esac')
 
 
 def _written_path(name: str, args: dict[str, Any]) -> str:

@@ -248,3 +248,14 @@ def test_a_write_that_failed_is_not_said_to_have_changed_nothing(runtime: Runtim
     loop.run_until_stop("go")
     answer = tool_texts(loop, "write_file")[0]
     assert answer.startswith("Error: bad arguments") and "nothing changed" not in answer
+
+
+def test_after_a_cd_the_first_stop_makes_no_claim_about_changes(runtime: Runtime) -> None:
+    (runtime.workspace / "sub").mkdir()
+    model = FakeModel([calls(call("bash", {"cmd": "cd sub && echo 1 > n.txt"})),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("go")
+    review = tool_texts(loop, "stop")[0]
+    assert "Changed" not in review and "Nothing in the workspace" not in review
+    assert "The task: go" in review
