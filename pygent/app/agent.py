@@ -99,6 +99,7 @@ class AgentLoop:
         #: Snapshots around each step that runs tools, for undo, redo and diff (None: none).
         self.file_checkpoints = checkpoints
         self._mark = 0  # the conversation's length when the running step began
+        self._budget: tuple[int, Optional[int]] = (0, None)  # the run's first step, its tokens
 
     # -- cancelling ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -179,6 +180,8 @@ class AgentLoop:
             self.stats.append(StepStats.from_usage(
                 getattr(self.model, "last_usage", None), time.monotonic() - started,
                 time.monotonic() - started))
+            if self._spent():  # no request beyond the run's token budget: run it as it is
+                return self._take_reply(reply)
             self.emit(Notice(f"The model repeated an action it has taken {STUCK_AFTER} times; "
                              f"asking again at temperature {REDRAW_TEMPERATURE}."))
             self._cancel.check()
@@ -191,6 +194,11 @@ class AgentLoop:
         finally:
             seconds = time.monotonic() - started
             self.stats.append(StepStats.from_usage(usage, seconds, model_seconds))
+
+    def _spent(self) -> bool:
+        """Whether this run's steps have used its whole token budget already."""
+        first, budget = self._budget
+        return budget is not None and sum(s.tokens for s in self.stats[first:]) >= budget
 
     def _stuck(self, reply: Any) -> bool:
         """Whether an unattended reply repeats a looping action and the model can redraw."""
@@ -347,6 +355,7 @@ class AgentLoop:
              max_tokens: Optional[int], unattended: bool) -> RunResult:
         started = time.monotonic()
         first = len(self.stats)
+        self._budget = (first, max_tokens)
         warned = False
         idle = 0
         message = Message(role="assistant", content="")

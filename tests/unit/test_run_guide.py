@@ -259,3 +259,13 @@ def test_after_a_cd_the_first_stop_makes_no_claim_about_changes(runtime: Runtime
     review = tool_texts(loop, "stop")[0]
     assert "Changed" not in review and "Nothing in the workspace" not in review
     assert "The task: go" in review
+
+
+def test_no_redraw_beyond_the_runs_token_budget(runtime: Runtime) -> None:
+    read = calls(call("bash", {"cmd": "cat pages.py"}))
+    model = SamplingModel([read] * 4)
+    model.usage = [(40, 10)] * 4
+    loop = agent(model, runtime)
+    result = loop.run_until_stop("go", max_tokens=120)
+    assert model.temperatures == [None, None, None]  # 150 tokens spent: the third read runs
+    assert result.reason == "max_tokens" and len(loop.stats) == 3
