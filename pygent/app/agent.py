@@ -277,8 +277,9 @@ class AgentLoop:
                     self._answer(call, skip, is_error=True)
                     continue
                 output, is_error = self._run_call(call)
-                self.guide.saw(call.function.name, call.function.arguments,
-                               not failed(output, is_error))
+                if self.unattended:  # what the guide tracks matters only there
+                    self.guide.saw(call.function.name, call.function.arguments,
+                                   not failed(output, is_error))
                 if call.function.name == STOP_TOOL:
                     self._stopped = not is_error
                     self._stop_result = "" if output == STOPPING else output
