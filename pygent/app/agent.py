@@ -316,8 +316,10 @@ class AgentLoop:
         if call.function.name == STOP_TOOL and not self._checked:
             self._checked = True
             return self.guide.review()
-        if self.unattended and self.read_before_write:
-            return self.guide.unread_write(call.function.name, call.function.arguments)
+        unread = self.guide.unread_write(call.function.name, call.function.arguments) \
+            if self.unattended and self.read_before_write else None
+        if unread is not None:
+            return unread
         if call.function.name == STOP_TOOL and failures:
             what = (f"{failures[0]} failed" if len(failures) == 1 else
                     f"{len(failures)} calls failed ({', '.join(sorted(set(failures)))})")

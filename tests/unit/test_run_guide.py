@@ -269,3 +269,13 @@ def test_no_redraw_beyond_the_runs_token_budget(runtime: Runtime) -> None:
     result = loop.run_until_stop("go", max_tokens=120)
     assert model.temperatures == [None, None, None]  # 150 tokens spent: the third read runs
     assert result.reason == "max_tokens" and len(loop.stats) == 3
+
+
+def test_read_before_write_keeps_a_stop_after_a_failed_call_waiting(runtime: Runtime) -> None:
+    failing = call("bash", {"cmd": "exit 4"})
+    model = FakeModel([calls(failing, call("stop")), calls(call("stop")),  # then: last failed
+                       calls(call("stop", {"result": "gave up"}))])
+    loop = agent(model, runtime, read_before_write=True)
+    result = loop.run_until_stop("go")
+    assert tool_texts(loop, "stop")[0].startswith("Not stopped: bash failed earlier")
+    assert result.text == "gave up"
