@@ -34,6 +34,11 @@ _TRIPLE_QUOTE = re.compile(r'(?<!\\)"""')  # a docstring's quotes: never in vali
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _PY_LITERAL = re.compile(r"\b(?:True|False|None)\b")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
+#: A value in single or Python triple quotes after a key: ``"content": '{"a": 1}'``.
+_SINGLE_VALUE = re.compile(r""":\s*('''|\"\"\"|'(?!''))""")
+#: Where such a value ends, by its opening quote: that quote, then the next key or the end.
+_SINGLE_END = {quote: re.compile(r"(?<!\\)" + quote + r"""(?=\s*(?:,\s*["']|\}))""")
+               for quote in ("'", '"""', "'''")}
 _DECODER = json.JSONDecoder()
 
 
@@ -139,20 +144,48 @@ def repair(text: str) -> Optional[Any]:
     ``True``/``None``) are mended exactly by hand;
     ``json_repair`` gets the rest, such as single quotes.
     """
-    mended = _mend(_TRIPLE_QUOTE.sub(r'\\"\\"\\"', text))
-    doubled = mended.startswith("{{") and mended.endswith("}}")
-    for candidate in (mended, mended[1:-1]) if doubled else (mended,):
-        try:
-            value = json.loads(candidate)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(value, (dict, list)) and value:
-            return value
+    for requoted in (text, _requote(text)):
+        mended = _mend(_TRIPLE_QUOTE.sub(r'\\"\\"\\"', requoted))
+        doubled = mended.startswith("{{") and mended.endswith("}}")
+        for candidate in (mended, mended[1:-1]) if doubled else (mended,):
+            try:
+                value = json.loads(candidate)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(value, (dict, list)) and value:
+                return value
     try:
         value = json_repair.loads(text, skip_json_loads=True)
     except Exception:  # RecursionError included: the library is not ours to trust
         return None
     return _join_surrogates(value) if isinstance(value, (dict, list)) and value else None
+
+
+def _requote(text: str) -> str:
+    """``text`` with each value written in single or Python triple quotes in double quotes: a
+    model writing a JSON file as ``"content": '{"debug": true}'``, or a script in triple
+    quotes, means that text, which the repair library splits into arguments of their own.
+    One pass, left to right."""
+    pieces, last, index = [], 0, 0
+    single = _SINGLE_VALUE.search(text)
+    while single is not None:
+        quote = text.find('"', index, single.start())
+        if quote >= 0:  # a string comes first: skip it, and the colon if it holds it
+            string = _STRING.match(text, quote)
+            if string is None:
+                break
+            index = string.end()
+            if index > single.start():
+                single = _SINGLE_VALUE.search(text, index)
+            continue
+        end = _SINGLE_END[single.group(1)].search(text, single.end())
+        if end is None:
+            break
+        body = text[single.end() : end.start()].replace("\\'", "'")
+        pieces += [text[last : single.start(1)], '"', re.sub(r'(?<!\\)"', r'\\"', body), '"']
+        last = index = end.end()
+        single = _SINGLE_VALUE.search(text, index)
+    return "".join(pieces) + text[last:]
 
 
 def _mend(text: str) -> str:

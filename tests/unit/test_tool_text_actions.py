@@ -280,3 +280,41 @@ def test_an_empty_reply_asks_for_nothing(text: str) -> None:
 def test_a_reply_too_long_to_hold_a_call_is_not_scanned() -> None:
     text = '{"name": "stop", "arguments": {}}' + " " * 200_001
     assert read_actions(text, NAMES) == TextActions([], text, [])
+
+
+def test_a_json_file_written_as_a_single_quoted_content_value_is_that_text() -> None:
+    # Qwen2.5-Coder-1.5B editing config.json; the repair library had made "debug", "server"
+    # and the rest arguments of write_file, cutting content at its first key.
+    config = ('{"name": "inventory-service", "debug": true, "server": {"host": "0.0.0.0", '
+              '"port": 8080}, "features": ["search", "export"]}')
+    body = ('{"name": "write_file", "arguments": {"path": "config.json", "content": '
+            f"'{config}'" + "}}")
+    actions = read_actions(fence("json", body), NAMES)
+    assert calls_of(actions) == [("write_file", {"path": "config.json", "content": config})]
+    assert actions.problems == []
+
+
+@pytest.mark.parametrize(("value", "content"), [
+    ("'print(\\'hi\\')\\nx = \"y\"\\n'", "print('hi')\nx = \"y\"\n"),
+    ("'a: \\'b\\''", "a: 'b'"),
+    ("'plain'", "plain"),
+])
+def test_single_quoted_values_keep_their_quotes_and_escapes(value: str, content: str) -> None:
+    body = '{"name": "write_file", "arguments": {"path": "a.py", "content": ' + value + "}}"
+    assert calls_of(read_actions(body, NAMES)) == [
+        ("write_file", {"path": "a.py", "content": content})]
+
+
+def test_a_colon_and_quote_inside_a_string_are_not_a_value() -> None:
+    body = '{"name": "write_file", "arguments": {"path": "a: \'b.txt", "content": \'hi\'}}'
+    assert calls_of(read_actions(body, NAMES)) == [
+        ("write_file", {"path": "a: 'b.txt", "content": "hi"})]
+
+
+def test_content_in_python_triple_quotes_is_that_text() -> None:
+    # Qwen2.5-Coder-1.5B, fifteen times in a row; it had been read as content "" plus a key.
+    script = 'from textutils import slugify\n\nassert slugify("Hi") == "hi"\nprint("ok")\n'
+    body = ('{"name": "write_file", "arguments": {"path": "t.py", "content": """'
+            + script + '"""}}')
+    assert calls_of(read_actions(fence("json", body), NAMES)) == [
+        ("write_file", {"path": "t.py", "content": script})]
