@@ -64,6 +64,7 @@ class AgentLoop:
         text_reply_limit: int = 3,
         check_before_stop: bool = False,
         read_before_write: bool = False,
+        overview: bool = False,
         max_steps: int = 20,
         max_tokens: Optional[int] = None,
         read_instructions: Optional[InstructionsReader] = None,
@@ -81,6 +82,7 @@ class AgentLoop:
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
         self.read_before_write = read_before_write  # unattended: show a file before overwriting
+        self.overview = overview  # unattended: the task opens with the workspace's files
         self.guide = RunGuide(runtime)  # what the run has seen and changed, for those answers
         self.max_steps, self.max_tokens = max_steps, max_tokens  # run_until_stop's defaults
         self.listeners: list[EventListener] = []
@@ -89,6 +91,7 @@ class AgentLoop:
         self._stopped, self._stop_result = False, ""
         self._asked: Optional[str] = None  # the question of an ask_user call in the last reply
         self._checked = True  # False: the next stop of this run is asked to check first
+        self._rechecked = False  # True: a stop after a failed check was answered already
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
@@ -316,6 +319,11 @@ class AgentLoop:
         if call.function.name == STOP_TOOL and not self._checked:
             self._checked = True
             return self.guide.review()
+        if call.function.name == STOP_TOOL and self.guide.failing and not self._rechecked:
+            self._rechecked = True  # once: a check that cannot pass must not hold the run
+            still = self.guide.recheck()
+            if still is not None:
+                return still
         unread = self.guide.unread_write(call.function.name, call.function.arguments) \
             if self.unattended and self.read_before_write else None
         if unread is not None:
@@ -349,8 +357,10 @@ class AgentLoop:
         max_steps = self.max_steps if max_steps is None else max_steps
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         self.unattended = unattended
-        self._checked = not (unattended and self.check_before_stop)
-        self.guide.start(text, review=not self._checked)
+        self._checked, self._rechecked = not (unattended and self.check_before_stop), False
+        self.guide.start(text, review=not self._checked or (unattended and self.overview))
+        if text is not None and unattended and self.overview:
+            text = "\n\n".join(filter(None, (text, self.guide.overview())))
         with self._cancel.running():
             return self._run(text, max_steps, max_time, max_tokens, unattended)
 

@@ -12,7 +12,11 @@ in an unattended run:
 * a write that changed nothing says so, and an action that gives the same result again is
   answered with what to do next instead of that result once more;
 * an action about to run a third time with nothing written between counts as a loop, for the
-  loop to redraw the reply (see ``AgentLoop``).
+  loop to redraw the reply (see ``AgentLoop``);
+* the task opens with an overview of the workspace: its files, and the text of each when there
+  are few (it guessed a CSV's columns rather than look);
+* the first ``stop`` also runs the commands the task names (``python3 test_pages.py``) and shows
+  what they printed, and a stop while one still fails is answered once more.
 
 Files are looked at by commands in the sandbox (``head -c``, ``cksum``), never read by the
 host: a name the model or the listing gives may be a FIFO or a file of many gigabytes. Those
@@ -30,12 +34,29 @@ from collections import Counter
 from typing import Any, Optional
 
 from ..domain.ports import ToolRuntime
+from .text_protocol import NO_OUTPUT
 
 WRITE_TOOL = "write_file"
 #: The shell's folder, then each file's change time, size and name (GNU find; fails elsewhere).
 LISTING = "pwd -P && find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
 SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
+OVERVIEW_NAMES = 40  # file names an overview lists
+OVERVIEW_TEXTS = 12  # a workspace of at most this many files is shown with their text
+OVERVIEW_BYTES = 4500  # of text in all, at most SHOWN_BYTES of each file
+CHECK_SECONDS = 30  # a command the task names, run at the first stop
+CHECK_BYTES = 1500
+#: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
+#: keeps its arguments ("python3 greet.py Ann"); bare, only the file (the words after are prose).
+_RUNNER = (r"(?:python3?\s+[\w./-]+\.py|pytest(?:\s+[\w./-]+\.py)?|(?:bash|sh)\s+[\w./-]+\.sh"
+           r"|\./[\w./-]*\w)")
+_QUOTED_CHECK = re.compile(r"[\"'`](" + _RUNNER + r"[^\"'`\n]*)[\"'`]")
+_BARE_CHECK = re.compile(r"(?<![\w./-])" + _RUNNER)
+#: A test file the task names ("so that test_slug.py passes") is run with python3.
+_TEST_FILE = re.compile(r"(?<![\w./-])((?:[\w-]+/)*test_\w+\.py)\b")
+NOT_FOUND = 127  # a command the sandbox lacks: a check that cannot pass is not held against stop
+MAX_CHECKS = 2
+UNCHANGED = "Nothing in the workspace has changed since the task began."
 STUCK_AFTER = 2  # runs of one action, nothing written between, after which a reply is redrawn
 _WORD = re.compile(r"[\w./-]+")
 #: ``cat > path <<'EOF'``: the heredoc write small models use.
@@ -76,7 +97,10 @@ class RunGuide:
         self._done: set[tuple[str, str, str, int]] = set()
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
         self._writes = 0  # successful writes seen: the same command after one is no repeat
+        self._idle = False  # the write being run left its file as it was: it counts as none
         self._before: Optional[dict[str, str]] = None
+        self._checks: list[str] = []  # the commands the task names, run at the first stop
+        self.failing = False  # the last review saw a check fail, or no change: stop once more
 
     def start(self, task: Optional[str], review: bool) -> None:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
@@ -84,13 +108,41 @@ class RunGuide:
         self._seen, self._refused, self._done, self._writes = set(), set(), set(), 0
         self._tried.clear()
         self._before = self._files() if review else None
+        self._checks = task_checks(self.task) if review else []
+        self.failing = False
+
+    def overview(self) -> str:
+        """The task's opening look at the workspace: its files, and their text when few."""
+        files = self._before if self._before is not None else self._files()
+        if files is None:
+            return ""
+        names = sorted(name for name in files if name)
+        if not names:
+            return "The workspace is empty."
+        more = ", ..." if len(names) > OVERVIEW_NAMES else ""
+        lines = [f"The workspace holds {len(names)} file(s): "
+                 + ", ".join(names[:OVERVIEW_NAMES]) + more]
+        room = OVERVIEW_BYTES if len(names) <= OVERVIEW_TEXTS else 0
+        for name in names:
+            if room <= 0:
+                break
+            text = self._head(name)
+            if text is None or "\x00" in text or "\ufffd" in text:  # gone, or not text
+                continue
+            limit = min(SHOWN_BYTES, room)
+            lines.append(f"--- {name} holds:\n{_cut(text, limit)}")
+            room -= limit
+            if len(text) <= limit:  # shown whole: the model may write it without reading
+                self._seen.add(name)
+        return "\n".join(lines)
 
     def saw(self, name: str, arguments: str, ok: bool) -> None:
         """Count the files a call looked at or wrote as seen."""
         args = _arguments(arguments)
         if _written_path(name, args):
             self._seen.add(_clean(_written_path(name, args)))
-            self._writes += ok
+            self._writes += ok and not self._idle
+        self._idle = False
         if ok and name == "bash" and isinstance(args.get("cmd"), str):
             try:
                 words = shlex.split(args["cmd"], comments=True)
@@ -111,6 +163,7 @@ class RunGuide:
         path, summed = before
         if self._sandbox(_inside(path, "cksum")) != summed:
             return ""
+        self._idle = True  # so writing it again and again is a loop like any other
         return (f"[{path} already held exactly this text: nothing changed. If the task needs "
                 "a change there, write a different text.]")
 
@@ -152,9 +205,51 @@ class RunGuide:
         changed = self._changes()
         if changed is not None:
             lines.append(changed)
-        lines.append("Run the program or the test the task names (or print the file) and read "
-                     "the result. If it is right, call stop again; if not, fix it.")
+        self.failing = changed == UNCHANGED and not self._writes
+        ran = self._run_checks()
+        if ran:
+            lines.append(f"The task's check, run now:\n{ran}")
+            lines.append("It fails: fix that, then run it again." if self.failing else "If "
+                         "the result is what the task asks for, call stop again; if not, fix it.")
+        else:
+            lines.append("Run the program or the test the task names (or print the file) and "
+                         "read the result. If it is right, call stop again; if not, fix it.")
         return "\n".join(lines)
+
+    def recheck(self) -> Optional[str]:
+        """The answer to a stop after a review that found a check failing or nothing changed:
+        None once the check passes (or, without one, once something changed)."""
+        if not self._checks:
+            if self._writes or self._changes() != UNCHANGED:
+                return None
+            return ("Not stopped: the workspace is still as it was when the task began. Make "
+                    "the change the task asks for; if it needs none, call stop again and say "
+                    "why.")
+        ran = self._run_checks()
+        if not self.failing:
+            return None
+        return (f"Not stopped: the check still fails.\n{ran}\nFix it and run it again; if it "
+                "cannot be fixed, call stop again and say why.")
+
+    def _run_checks(self) -> str:
+        """Run the task's commands from the folder the run began in; what they printed."""
+        folder = (self._before or {}).get("")
+        if not self._checks or not folder:
+            return ""
+        shown, self.failing = [], False  # the check decides, whatever changed
+        for command in self._checks:
+            try:
+                result = self.runtime.run(f"( cd -- {shlex.quote(folder)} && {command} ) "
+                                          "</dev/null", timeout=CHECK_SECONDS)
+            except Exception as exc:  # a dead sandbox: the next action will say so
+                shown.append(f"$ {command}\n[could not run: {exc}]")
+                continue
+            failed_now = result.timed_out or result.exit_code not in (0, NOT_FOUND)
+            self.failing = self.failing or failed_now
+            output = _cut(result.to_text(), CHECK_BYTES) if result.output or failed_now \
+                else NO_OUTPUT
+            shown.append(f"$ {command}\n{output}")
+        return "\n".join(shown)
 
     def _changes(self) -> Optional[str]:
         if self._before is None:
@@ -167,7 +262,7 @@ class RunGuide:
         made = sorted(name for name in now if self._before.get(name) != now[name])
         gone = sorted(name for name in self._before if name and name not in now)
         if not made and not gone:
-            return "Nothing in the workspace has changed since the task began."
+            return UNCHANGED
         parts = []
         if made:
             parts.append("Changed or new: " + ", ".join(made[:20]))
@@ -229,6 +324,16 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _cut(text: str) -> str:
-    body = text if len(text) <= SHOWN_BYTES else text[:SHOWN_BYTES] + "\n[... cut]"
+def task_checks(task: str) -> list[str]:
+    """The commands a task names for checking it, at most :data:`MAX_CHECKS`."""
+    found = [match.group(1).strip() for match in _QUOTED_CHECK.finditer(task)]
+    found += [match.group(0) for match in _BARE_CHECK.finditer(task)
+              if not any(quoted.startswith(match.group(0)) for quoted in found)]
+    found += [f"python3 {match.group(1)}" for match in _TEST_FILE.finditer(task)
+              if not any(match.group(1) in command for command in found)]
+    return list(dict.fromkeys(found))[:MAX_CHECKS]
+
+
+def _cut(text: str, limit: int = SHOWN_BYTES) -> str:
+    body = text if len(text) <= limit else text[:limit] + "\n[... cut]"
     return body.rstrip("\n") or "(empty)"

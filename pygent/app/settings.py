@@ -157,6 +157,11 @@ class Settings:
         "doc": "In an unattended run, answer a write_file over an existing file the run has "
                "not looked at with that file's text instead, once per file (unset: on with "
                "the text protocol, where small models rewrite files they never read)."})
+    workspace_overview: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_WORKSPACE_OVERVIEW", "project": True,
+        "doc": "Open an unattended run's task with the workspace's file names, and the text "
+               "of each file when there are few (unset: on with the text protocol, where "
+               "small models guess what files hold rather than look)."})
     ask_user: Optional[bool] = field(default=None, metadata={
         "env": "PYGENT_ASK_USER", "project": True,
         "doc": "Give the model an ask_user tool that ends the turn with a question for you "

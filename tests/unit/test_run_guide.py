@@ -16,7 +16,7 @@ import pytest
 
 from pygent.app.agent import REDRAW_TEMPERATURE, AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
-from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide
+from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide, task_checks
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, call, calls
 
@@ -104,12 +104,23 @@ def test_the_first_stop_shows_the_task_and_what_changed(runtime: Runtime) -> Non
     assert result.reason == "stop" and result.text == "done"
 
 
-def test_a_stop_with_nothing_changed_says_so(runtime: Runtime) -> None:
-    model = FakeModel([calls(call("stop")), calls(call("stop"))])
+def test_a_stop_with_nothing_changed_says_so_twice_then_is_taken(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B's write failed, and it stopped, and stopped again at the review.
+    model = FakeModel([calls(call("stop")), calls(call("stop")),
+                       calls(call("stop", {"result": "nothing to change"}))])
     loop = agent(model, runtime, check_before_stop=True)
-    loop.run_until_stop("go")
-    assert "Nothing in the workspace has changed since the task began." in \
-        tool_texts(loop, "stop")[0]
+    result = loop.run_until_stop("go")
+    review, again = tool_texts(loop, "stop")[:2]
+    assert "Nothing in the workspace has changed since the task began." in review
+    assert again.startswith("Not stopped: the workspace is still as it was")
+    assert result.reason == "stop" and result.text == "nothing to change"
+
+
+def test_a_change_after_the_review_lets_the_next_stop_end_the_run(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("stop")), write("new.txt", "made"),
+                       calls(call("stop", {"result": "made it"}))])
+    result = agent(model, runtime, check_before_stop=True).run_until_stop("go")
+    assert result.reason == "stop" and result.text == "made it"
 
 
 def test_a_sandbox_whose_listing_fails_gives_the_plain_review(runtime: Runtime) -> None:
@@ -279,3 +290,119 @@ def test_read_before_write_keeps_a_stop_after_a_failed_call_waiting(runtime: Run
     result = loop.run_until_stop("go")
     assert tool_texts(loop, "stop")[0].startswith("Not stopped: bash failed earlier")
     assert result.text == "gave up"
+
+
+def first_user_text(loop: AgentLoop) -> str:
+    return next(m.content or "" for m in loop.conversation if m.role == "user")
+
+
+def test_the_task_opens_with_the_workspace_files_and_their_text(runtime: Runtime) -> None:
+    model = FakeModel([write("pages.py", "x = 1\n"), calls(call("stop"))])
+    loop = agent(model, runtime, overview=True, read_before_write=True)
+    loop.run_until_stop("Add up the amount column into total.txt")
+    opening = first_user_text(loop)
+    assert opening.startswith("Add up the amount column into total.txt\n\n"
+                              "The workspace holds 2 file(s): pages.py, sales.csv\n")
+    assert "--- sales.csv holds:\nitem,amount\npen,3\nink,4" in opening  # the columns, seen
+    assert f"--- pages.py holds:\n{PAGES.rstrip()}" in opening
+    assert tool_texts(loop, "write_file")[0].startswith("Wrote")  # shown whole: it was read
+
+
+def test_an_overview_of_an_empty_or_large_workspace_names_no_texts(runtime: Runtime) -> None:
+    for path in runtime.workspace.iterdir():
+        path.unlink()
+    guide = RunGuide(runtime)
+    guide.start("go", review=True)
+    assert guide.overview() == "The workspace is empty."
+    for n in range(60):
+        (runtime.workspace / f"f{n:02}.txt").write_text("secret words\n")
+    guide.start("go", review=True)
+    overview = guide.overview()
+    assert overview.startswith("The workspace holds 60 file(s): f00.txt, f01.txt,")
+    assert overview.endswith("f39.txt, ...") and "secret words" not in overview
+
+
+def test_an_overview_shows_no_binary_file_and_cuts_a_long_one(runtime: Runtime) -> None:
+    (runtime.workspace / "blob.bin").write_bytes(b"\x00\x01\xff" * 10)
+    (runtime.workspace / "long.txt").write_text("x" * 5000)
+    guide = RunGuide(runtime)
+    guide.start("go", review=True)
+    overview = guide.overview()
+    assert "blob.bin" in overview.splitlines()[0] and "--- blob.bin" not in overview
+    assert f"--- long.txt holds:\n{'x' * 1500}\n[... cut]" in overview
+
+
+def test_chats_and_runs_without_the_setting_get_the_task_alone(runtime: Runtime) -> None:
+    for options, unattended in (({}, True), ({"overview": True}, False)):
+        loop = agent(FakeModel([calls(call("stop"))]), runtime, **options)
+        loop.run_until_stop("go", unattended=unattended)
+        assert first_user_text(loop) == "go"
+
+
+@pytest.mark.parametrize(("task", "checks"), [
+    ("fix pages.py so that python3 test_pages.py passes.", ["python3 test_pages.py"]),
+    ('Fix it so that "python3 greet.py Ann" prints "Hello, Ann!".', ["python3 greet.py Ann"]),
+    ("e.g. ./backup_name.sh site prints backup-site.tar.gz", ["./backup_name.sh"]),
+    ("run `pytest -q tests` and then `bash build.sh`", ["pytest -q tests", "bash build.sh"]),
+    ("so python3 main.py still works; python main.py too; and sh x.sh", ["python3 main.py",
+                                                                          "python main.py"]),
+    ("Write reverse.py that reads words.txt. Python is fine.", []),
+    ("test_textutils.py imports slugify: add it so the test passes", ["python3 test_textutils.py"]),
+    ("fix it: python3 tests/test_a.py fails, see tests/test_a.py", ["python3 tests/test_a.py"]),
+])
+def test_the_commands_a_task_names_are_its_checks(task: str, checks: list[str]) -> None:
+    assert task_checks(task) == checks
+
+
+FAILING_TEST = "import pages\nassert pages.page_count(7, 3) == 3, 'page_count(7, 3)'\n"
+FIXED = "def page_count(total, per_page):\n    return -(-total // per_page)\n"
+
+
+def test_the_first_stop_runs_the_check_the_task_names(runtime: Runtime) -> None:
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    model = FakeModel([calls(call("stop")), write("pages.py", FIXED),
+                       calls(call("stop", {"result": "fixed"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    review = tool_texts(loop, "stop")[0]
+    assert "The task's check, run now:\n$ python3 test_pages.py\n" in review
+    assert "AssertionError: page_count(7, 3)" in review and "[exit status 1]" in review
+    assert review.endswith("It fails: fix that, then run it again.")
+    assert result.reason == "stop" and result.text == "fixed"
+    assert len(model.requests) == 3  # the fix passed the check: the second stop ended the run
+
+
+def test_a_stop_while_the_check_still_fails_is_answered_once_more(runtime: Runtime) -> None:
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    model = FakeModel([calls(call("stop")), calls(call("stop")),
+                       calls(call("stop", {"result": "cannot fix it"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    recheck = tool_texts(loop, "stop")[1]
+    assert recheck.startswith("Not stopped: the check still fails.\n$ python3 test_pages.py\n")
+    assert "AssertionError" in recheck
+    assert result.reason == "stop" and result.text == "cannot fix it"  # a third stop ends it
+
+
+def test_a_check_runs_in_the_starting_folder_and_reads_no_input(runtime: Runtime) -> None:
+    (runtime.workspace / "sub").mkdir()
+    (runtime.workspace / "ask.py").write_text("print(input('name? '))\n")
+    model = FakeModel([calls(call("bash", {"cmd": "cd sub"})), calls(call("stop")),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Make python3 ask.py work.")
+    review = tool_texts(loop, "stop")[0]
+    assert "$ python3 ask.py\nname? Traceback" in review and "EOFError" in review
+    assert result.reason == "stop"  # the recheck failed too, and the third stop is taken
+    assert runtime.run("pwd").output.strip().endswith("/sub")  # the shell stays where it was
+
+
+def test_a_write_that_changes_nothing_written_a_third_time_is_drawn_again(
+        runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B wrote pages.py out unchanged, stopped, and did it again and again.
+    same = write("pages.py", PAGES)
+    model = SamplingModel([calls(call("bash", {"cmd": "cat pages.py"})), same, same, same,
+                           write("pages.py", "x = 1\n"), calls(call("stop"))])
+    agent(model, runtime).run_until_stop("go")
+    assert model.temperatures == [None, None, None, None, REDRAW_TEMPERATURE, None]
+    assert (runtime.workspace / "pages.py").read_text() == "x = 1\n"

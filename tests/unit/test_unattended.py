@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 from pygent.app.agent import AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import LISTING
 from pygent.app.text_protocol import to_text_wire
 from pygent.domain.events import Notice
+from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, FakeSandbox, call, calls, say
 
@@ -215,13 +217,25 @@ def test_in_the_text_protocol_a_command_sent_with_stop_runs_and_stop_waits(
     assert sandbox.commands == ["echo hi"]
 
 
+class LooksFail(FakeSandbox):
+    """A fake whose guide looks fail, as where there is no GNU find: it ran nothing else."""
+
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        if command == LISTING or "realpath -e" in command:
+            self.commands.append(command)
+            return CommandResult("", 1)
+        return super().run(command, timeout)
+
+
 def test_an_unattended_runs_first_stop_asks_for_a_check_when_checks_are_on(
     workspace: Path,
 ) -> None:
     model = FakeModel([calls(call("write_file", {"path": "a.txt", "content": "x"})),
                        calls(call("stop")), calls(call("bash", {"cmd": "cat a.txt"})),
                        calls(call("stop", {"result": "a.txt holds x"}))])
-    agent, sandbox = make_agent(model, workspace, check_before_stop=True)
+    sandbox = LooksFail(workspace)
+    agent = AgentLoop(model, Runtime(sandbox=sandbox), tools=ToolRegistry(builtin_tools()),
+                      check_before_stop=True)
     result = agent.run_until_stop("write a.txt")
     assert (result.reason, result.steps, result.text) == ("stop", 4, "a.txt holds x")
     first_stop = [m for m in agent.conversation if m.role == "tool" and m.name == "stop"][0]
