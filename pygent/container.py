@@ -296,12 +296,6 @@ def resolve_read_before_write(settings: Settings) -> bool:
     return resolve_tool_protocol(settings) == "text" if read is None else read
 
 
-def resolve_workspace_overview(settings: Settings) -> bool:
-    """Unset means on with the text protocol, where small models guess what files hold."""
-    overview = settings.workspace_overview
-    return resolve_tool_protocol(settings) == "text" if overview is None else overview
-
-
 def make_checkpoints(settings: Settings, runtime: Any) -> Checkpoints:
     """Checkpoints of the runtime's workspace, in a git store opened at the first step.
 
@@ -366,7 +360,6 @@ class Container(containers.DeclarativeContainer):
         text_reply_limit=settings.provided.text_reply_limit,
         check_before_stop=providers.Callable(resolve_check_before_stop, settings),
         read_before_write=providers.Callable(resolve_read_before_write, settings),
-        overview=providers.Callable(resolve_workspace_overview, settings),
         max_steps=settings.provided.max_steps,
         max_tokens=settings.provided.max_tokens,
         read_instructions=providers.Callable(make_instructions_reader, settings),

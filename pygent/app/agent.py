@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import json
+import shlex
 import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Optional
@@ -18,7 +20,7 @@ from ..domain.events import (
     ToolOutput,
 )
 from ..domain.instructions import InstructionsReader, ProjectInstructions
-from ..domain.messages import Message, ToolCall
+from ..domain.messages import Message, ToolCall, ToolCallFunction
 from ..domain.persona import Persona
 from ..domain.ports import HistoryPort, ModelPort, ToolRuntime
 from ..domain.stats import StepStats, Totals, totals
@@ -31,7 +33,7 @@ from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
 from .run_guide import STUCK_AFTER, RunGuide
-from .text_protocol import TEXT, failed, nudge, problems_note, to_text_wire
+from .text_protocol import SHELL_TOOL, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import TextActions, read_actions
 
 #: The temperature a reply is drawn again at when it repeats a looping action.
@@ -64,7 +66,6 @@ class AgentLoop:
         text_reply_limit: int = 3,
         check_before_stop: bool = False,
         read_before_write: bool = False,
-        overview: bool = False,
         max_steps: int = 20,
         max_tokens: Optional[int] = None,
         read_instructions: Optional[InstructionsReader] = None,
@@ -82,7 +83,6 @@ class AgentLoop:
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
         self.read_before_write = read_before_write  # unattended: show a file before overwriting
-        self.overview = overview  # unattended: the task opens with the workspace's files
         self.guide = RunGuide(runtime)  # what the run has seen and changed, for those answers
         self.max_steps, self.max_tokens = max_steps, max_tokens  # run_until_stop's defaults
         self.listeners: list[EventListener] = []
@@ -253,9 +253,13 @@ class AgentLoop:
             elif actions.calls:
                 message.tool_calls, read = actions.calls, True
                 message.content = shown = actions.prose
+        before = self._read_first(message)
         self.append(message)
         if shown:
             self.emit(AssistantText(shown))
+        if before:
+            self.emit(Notice(f"{before} exists and this run has not read it: the model is "
+                             "shown it (cat) instead of writing over it."))
         calls = message.tool_calls or []
         if read and self.tool_protocol != TEXT:  # in text mode that is the normal way to act
             names = ", ".join(call.function.name for call in calls)
@@ -267,6 +271,28 @@ class AgentLoop:
             self.emit(Notice(note))
             self.append(Message(role="user", content=note))
         return message
+
+    def _read_first(self, message: Message) -> str:
+        """Turn a reply whose first call writes over a file this run has not read into
+        reading that file, and return its path ('' when the reply is left as it is).
+
+        Told "not written, here is the file", small models send the same write again: the
+        refused reply is what they copy. So the conversation keeps what ran, a ``cat``, and
+        the next reply builds on the file's text.
+        """
+        calls = message.tool_calls or []
+        if not calls or not (self.unattended and self.read_before_write) \
+                or SHELL_TOOL not in self.tools.names():
+            return ""
+        first = calls[0]
+        path = self.guide.unread_path(first.function.name, first.function.arguments)
+        if not path:
+            return ""
+        command = f"cat {shlex.quote(path if not path.startswith('-') else './' + path)}"
+        message.content = ""  # the model's words were about the write: the read is the action
+        message.tool_calls = [ToolCall(first.id, function=ToolCallFunction(
+            SHELL_TOOL, json.dumps({"cmd": command})))]
+        return path
 
     def _run_calls(self, calls: list[ToolCall]) -> None:
         """Run the calls in order; ``stop`` ends the run only when nothing before it failed."""
@@ -318,11 +344,13 @@ class AgentLoop:
                     "again; if the task cannot be done, call stop again and say why.")
         if call.function.name == STOP_TOOL and not self._checked:
             self._checked = True
+            self.guide.refused(call.function.name, call.function.arguments)
             return self.guide.review()
         if call.function.name == STOP_TOOL and self.guide.failing and not self._rechecked:
             self._rechecked = True  # once: a check that cannot pass must not hold the run
             still = self.guide.recheck()
             if still is not None:
+                self.guide.refused(call.function.name, call.function.arguments)
                 return still
         unread = self.guide.unread_write(call.function.name, call.function.arguments) \
             if self.unattended and self.read_before_write else None
@@ -358,9 +386,7 @@ class AgentLoop:
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         self.unattended = unattended
         self._checked, self._rechecked = not (unattended and self.check_before_stop), False
-        self.guide.start(text, review=not self._checked or (unattended and self.overview))
-        if text is not None and unattended and self.overview:
-            text = "\n\n".join(filter(None, (text, self.guide.overview())))
+        self.guide.start(text, review=not self._checked)
         with self._cancel.running():
             return self._run(text, max_steps, max_time, max_tokens, unattended)
 

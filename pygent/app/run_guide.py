@@ -5,16 +5,15 @@ stops right after acting without looking at what it made, and repeats one action
 in an unattended run:
 
 * a write (``write_file``, or ``cat > path <<``) over an existing file the run has not looked
-  at is not run, once per file: the answer shows the file, and the model writes again knowing
-  it (Claude Code's editor refuses to edit a file it has not read, for the same reason);
+  at is not run, once per file: the loop turns it into reading the file, and the model writes
+  again knowing it (Claude Code's editor refuses to edit a file it has not read, for the same
+  reason);
 * the first ``stop`` is answered with the task again and what changed in the workspace since
   the run began (names, and the text of small changed files), seen through the sandbox;
 * a write that changed nothing says so, and an action that gives the same result again is
   answered with what to do next instead of that result once more;
 * an action about to run a third time with nothing written between counts as a loop, for the
   loop to redraw the reply (see ``AgentLoop``);
-* the task opens with an overview of the workspace: its files, and the text of each when there
-  are few (it guessed a CSV's columns rather than look);
 * the first ``stop`` also runs the commands the task names (``python3 test_pages.py``) and shows
   what they printed, and a stop while one still fails is answered once more.
 
@@ -41,9 +40,6 @@ WRITE_TOOL = "write_file"
 LISTING = "pwd -P && find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
 SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
-OVERVIEW_NAMES = 40  # file names an overview lists
-OVERVIEW_TEXTS = 12  # a workspace of at most this many files is shown with their text
-OVERVIEW_BYTES = 4500  # of text in all, at most SHOWN_BYTES of each file
 CHECK_SECONDS = 30  # a command the task names, run at the first stop
 CHECK_BYTES = 1500
 #: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
@@ -54,6 +50,7 @@ _QUOTED_CHECK = re.compile(r"[\"'`](" + _RUNNER + r"[^\"'`\n]*)[\"'`]")
 _BARE_CHECK = re.compile(r"(?<![\w./-])" + _RUNNER)
 #: A test file the task names ("so that test_slug.py passes") is run with python3.
 _TEST_FILE = re.compile(r"(?<![\w./-])((?:[\w-]+/)*test_\w+\.py)\b")
+NOT_EXECUTABLE = 126  # what a shell says of ./script without the x bit
 NOT_FOUND = 127  # a command the sandbox lacks: a check that cannot pass is not held against stop
 MAX_CHECKS = 2
 UNCHANGED = "Nothing in the workspace has changed since the task began."
@@ -111,31 +108,6 @@ class RunGuide:
         self._checks = task_checks(self.task) if review else []
         self.failing = False
 
-    def overview(self) -> str:
-        """The task's opening look at the workspace: its files, and their text when few."""
-        files = self._before if self._before is not None else self._files()
-        if files is None:
-            return ""
-        names = sorted(name for name in files if name)
-        if not names:
-            return "The workspace is empty."
-        more = ", ..." if len(names) > OVERVIEW_NAMES else ""
-        lines = [f"The workspace holds {len(names)} file(s): "
-                 + ", ".join(names[:OVERVIEW_NAMES]) + more]
-        room = OVERVIEW_BYTES if len(names) <= OVERVIEW_TEXTS else 0
-        for name in names:
-            if room <= 0:
-                break
-            text = self._head(name)
-            if text is None or "\x00" in text or "\ufffd" in text:  # gone, or not text
-                continue
-            limit = min(SHOWN_BYTES, room)
-            lines.append(f"--- {name} holds:\n{_cut(text, limit)}")
-            room -= limit
-            if len(text) <= limit:  # shown whole: the model may write it without reading
-                self._seen.add(name)
-        return "\n".join(lines)
-
     def saw(self, name: str, arguments: str, ok: bool) -> None:
         """Count the files a call looked at or wrote as seen."""
         args = _arguments(arguments)
@@ -179,6 +151,12 @@ class RunGuide:
         self._done.add(key)
         return ""
 
+    def refused(self, name: str, arguments: str) -> None:
+        """Count a refused stop as a loop already: the same stop again, nothing written since,
+        is redrawn (Qwen2.5-Coder-1.5B sent one stop three times, word for word)."""
+        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        self._tried[action] = max(self._tried[action], STUCK_AFTER)
+
     def stuck_on(self, name: str, arguments: str) -> bool:
         """Whether this action has run twice already with nothing written since: a loop."""
         action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
@@ -186,16 +164,24 @@ class RunGuide:
 
     def unread_write(self, name: str, arguments: str) -> Optional[str]:
         """The answer to a write over an existing file not seen in this run, or None."""
-        path = _written_path(name, _arguments(arguments))
-        if not path or _clean(path) in self._seen | self._refused:
+        path = self.unread_path(name, arguments)
+        text = self._head(path) if path else None
+        if text is None:
             return None
-        text = self._head(path)
-        if text is None:  # a new file, a folder: the write itself will say
-            return None
-        self._refused.add(_clean(path))
-        self._seen.add(_clean(path))
         return (f"Not written: {path} already exists and you have not read it. It holds:\n"
                 f"{_cut(text)}\nWrite it again, changed only as the task asks, keeping the rest.")
+
+    def unread_path(self, name: str, arguments: str) -> str:
+        """The file a write would replace without this run having seen it, once per file;
+        '' for any other call, a new file or a folder (the write itself will say)."""
+        path = _written_path(name, _arguments(arguments))
+        if not path or _clean(path) in self._seen | self._refused:
+            return ""
+        if self._sandbox(_inside(path, "true")) is None:  # not a regular file in the folder
+            return ""
+        self._refused.add(_clean(path))
+        self._seen.add(_clean(path))
+        return path
 
     def review(self) -> str:
         """The answer to the first stop: the task, what changed, and what to do next."""
@@ -248,6 +234,8 @@ class RunGuide:
             self.failing = self.failing or failed_now
             output = _cut(result.to_text(), CHECK_BYTES) if result.output or failed_now \
                 else NO_OUTPUT
+            if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
+                output += f"\n({command.split()[0]} is not executable: chmod +x makes it so)"
             shown.append(f"$ {command}\n{output}")
         return "\n".join(shown)
 

@@ -32,8 +32,7 @@ def coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError("must be a table of strings")
         return {str(k): str(v) for k, v in value.items()}
-    if name in ("use_docker", "confine", "check_before_stop", "read_before_write",
-                "workspace_overview", "ask_user",
+    if name in ("use_docker", "confine", "check_before_stop", "read_before_write", "ask_user",
                 "task_tools"):
         return parse_bool(value)
     if name == "task_personas":

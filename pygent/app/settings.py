@@ -150,18 +150,14 @@ class Settings:
                "before it stops (at least 1)."})
     check_before_stop: Optional[bool] = field(default=None, metadata={
         "env": "PYGENT_CHECK_BEFORE_STOP", "project": True,
-        "doc": "Answer an unattended run's first stop with a request to check the result "
-               "first (unset: on with the text protocol, which small models use)."})
+        "doc": "Answer an unattended run's first stop with what changed, the output of the "
+               "commands the task names, and a request to check the result first (unset: "
+               "on with the text protocol, which small models use)."})
     read_before_write: Optional[bool] = field(default=None, metadata={
         "env": "PYGENT_READ_BEFORE_WRITE", "project": True,
-        "doc": "In an unattended run, answer a write_file over an existing file the run has "
-               "not looked at with that file's text instead, once per file (unset: on with "
-               "the text protocol, where small models rewrite files they never read)."})
-    workspace_overview: Optional[bool] = field(default=None, metadata={
-        "env": "PYGENT_WORKSPACE_OVERVIEW", "project": True,
-        "doc": "Open an unattended run's task with the workspace's file names, and the text "
-               "of each file when there are few (unset: on with the text protocol, where "
-               "small models guess what files hold rather than look)."})
+        "doc": "In an unattended run, turn a write over an existing file the run has not "
+               "looked at into reading it, once per file (unset: on with the text protocol, "
+               "where small models rewrite files they never read)."})
     ask_user: Optional[bool] = field(default=None, metadata={
         "env": "PYGENT_ASK_USER", "project": True,
         "doc": "Give the model an ask_user tool that ends the turn with a question for you "

@@ -25,7 +25,7 @@ WAIT = 60.0  # seconds before a run that never ends fails (not a speed assertion
 def guided(sandbox: Any, replies: list[Any]) -> tuple[AgentLoop, FakeModel]:
     model = FakeModel(replies)
     loop = AgentLoop(model, Runtime(sandbox=sandbox), tools=ToolRegistry(builtin_tools()),
-                     check_before_stop=True, read_before_write=True, overview=True)
+                     check_before_stop=True, read_before_write=True)
     return loop, model
 
 
@@ -80,19 +80,3 @@ def test_a_huge_file_is_shown_only_in_part(sandbox: Any) -> None:
     run(loop)
     assert all(len(str(m.get("content"))) < 20_000 for r in model.requests
                for m in r["messages"])
-
-
-def test_the_opening_overview_shows_no_link_fifo_or_host_file_and_hangs_nothing(
-        sandbox: Any, host_secret_dir: Path) -> None:
-    # A workspace the sandbox made earlier (a kept workspace, the person's own folder).
-    made = sandbox.run(f"ln -s {host_secret_dir / 'secret.txt'} link.txt && "
-                       f"ln -s {host_secret_dir} linkdir && mkfifo pipe && "
-                       "truncate -s 3G big.txt && printf 'plain words' > notes.txt")
-    assert made.exit_code == 0, made.to_text()
-    loop, model = guided(sandbox, [calls(call("stop")), calls(call("stop"))])
-    run(loop)
-    opening = str(model.requests[0]["messages"][-1]["content"])
-    assert "--- notes.txt holds:\nplain words" in opening
-    assert "big.txt" in opening and "--- big.txt" not in opening  # 3 GB of NUL: not text
-    assert "--- link.txt" not in opening and "--- pipe" not in opening
-    assert SECRET not in said(model)

@@ -112,7 +112,6 @@ PROBES: dict[str, tuple[Any, Check]] = {
     "text_reply_limit": (5, lambda a, p: a.text_reply_limit == 5 or pytest.fail()),
     "check_before_stop": (False, lambda a, p: a.check_before_stop is False or pytest.fail()),
     "read_before_write": (True, lambda a, p: a.read_before_write is True or pytest.fail()),
-    "workspace_overview": (True, lambda a, p: a.overview is True or pytest.fail()),
     "ask_user": (True, lambda a, p: "ask_user" in a.tools.names() or pytest.fail()),
     "task_tools": (False, lambda a, p: "delegate_task" not in a.tools.names() or pytest.fail()),
     "task_personas": ([Persona("probe-persona", "probes")],

@@ -46,18 +46,37 @@ def write(path: str, content: str) -> object:
     return calls(call("write_file", {"path": path, "content": content}))
 
 
-def test_a_write_over_an_unread_file_shows_it_instead_once(runtime: Runtime) -> None:
+def test_a_write_over_an_unread_file_becomes_reading_it_once(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B, told "not written, it holds: ...", sent the same write again.
     model = FakeModel([write("pages.py", "def pages():\n    return 'Hello, world!'"),
                        write("pages.py", PAGES.replace("//", "/")),
                        calls(call("stop", {"result": "fixed"}))])
     loop = agent(model, runtime, read_before_write=True)
+    notices: list[str] = []
+    loop.subscribe(lambda event: notices.append(getattr(event, "text", "")))
     result = loop.run_until_stop("fix pages.py")
-    first, second = tool_texts(loop, "write_file")
-    assert first.startswith("Not written: pages.py already exists and you have not read it.")
-    assert "return total // per_page" in first
-    assert second.startswith("Wrote")
+    first = [m for m in loop.conversation if m.role == "assistant"][0]
+    assert first.content == "" and [(c.function.name, c.function.arguments)
+                                    for c in first.tool_calls or []] == [
+        ("bash", '{"cmd": "cat pages.py"}')]
+    assert tool_texts(loop, "bash") == [PAGES.rstrip("\n")]
+    assert tool_texts(loop, "write_file")[0].startswith("Wrote")
     assert (runtime.workspace / "pages.py").read_text() == PAGES.replace("//", "/")
+    assert any("pages.py exists and this run has not read it" in text for text in notices)
     assert result.reason == "stop"
+
+
+def test_an_unread_write_after_another_call_is_answered_with_the_file(
+        runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "echo hi"}),
+                             call("write_file", {"path": "pages.py", "content": "x = 1\n"})),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("fix pages.py")
+    answer = tool_texts(loop, "write_file")[0]
+    assert answer.startswith("Not written: pages.py already exists and you have not read it.")
+    assert "return total // per_page" in answer
+    assert (runtime.workspace / "pages.py").read_text() == PAGES
 
 
 def test_a_file_the_run_printed_or_made_is_written_at_once(runtime: Runtime) -> None:
@@ -77,7 +96,8 @@ def test_a_failed_command_that_named_the_file_does_not_count_as_reading_it(
                        write("pages.py", "x = 1\n"), calls(call("stop")), calls(call("stop"))])
     loop = agent(model, runtime, read_before_write=True)
     loop.run_until_stop("go")
-    assert tool_texts(loop, "write_file")[0].startswith("Not written")
+    assert tool_texts(loop, "bash")[1] == PAGES.rstrip("\n")  # the write became a read
+    assert (runtime.workspace / "pages.py").read_text() == PAGES
 
 
 def test_off_and_in_a_chat_the_write_goes_through(runtime: Runtime) -> None:
@@ -134,15 +154,15 @@ def test_a_sandbox_whose_listing_fails_gives_the_plain_review(runtime: Runtime) 
     assert review.endswith("call stop again; if not, fix it.")
 
 
-def test_a_heredoc_over_an_unread_file_is_not_run_once(runtime: Runtime) -> None:
+def test_a_heredoc_over_an_unread_file_becomes_a_read_once(runtime: Runtime) -> None:
     heredoc = "cat > pages.py <<'EOF'\nx = 1\nEOF"
     model = FakeModel([calls(call("bash", {"cmd": heredoc})), calls(call("bash", {"cmd": heredoc})),
                        calls(call("stop"))])
     loop = agent(model, runtime, read_before_write=True)
     loop.run_until_stop("go")
     first, second = tool_texts(loop, "bash")
-    assert first.startswith("Not written: pages.py already exists") and PAGES.strip() in first
-    assert (runtime.workspace / "pages.py").read_text() == "x = 1\n" and "Not" not in second
+    assert first == PAGES.rstrip("\n")
+    assert (runtime.workspace / "pages.py").read_text() == "x = 1\n" and second == ""
 
 
 def test_the_same_action_with_the_same_result_is_called_out(runtime: Runtime) -> None:
@@ -292,53 +312,6 @@ def test_read_before_write_keeps_a_stop_after_a_failed_call_waiting(runtime: Run
     assert result.text == "gave up"
 
 
-def first_user_text(loop: AgentLoop) -> str:
-    return next(m.content or "" for m in loop.conversation if m.role == "user")
-
-
-def test_the_task_opens_with_the_workspace_files_and_their_text(runtime: Runtime) -> None:
-    model = FakeModel([write("pages.py", "x = 1\n"), calls(call("stop"))])
-    loop = agent(model, runtime, overview=True, read_before_write=True)
-    loop.run_until_stop("Add up the amount column into total.txt")
-    opening = first_user_text(loop)
-    assert opening.startswith("Add up the amount column into total.txt\n\n"
-                              "The workspace holds 2 file(s): pages.py, sales.csv\n")
-    assert "--- sales.csv holds:\nitem,amount\npen,3\nink,4" in opening  # the columns, seen
-    assert f"--- pages.py holds:\n{PAGES.rstrip()}" in opening
-    assert tool_texts(loop, "write_file")[0].startswith("Wrote")  # shown whole: it was read
-
-
-def test_an_overview_of_an_empty_or_large_workspace_names_no_texts(runtime: Runtime) -> None:
-    for path in runtime.workspace.iterdir():
-        path.unlink()
-    guide = RunGuide(runtime)
-    guide.start("go", review=True)
-    assert guide.overview() == "The workspace is empty."
-    for n in range(60):
-        (runtime.workspace / f"f{n:02}.txt").write_text("secret words\n")
-    guide.start("go", review=True)
-    overview = guide.overview()
-    assert overview.startswith("The workspace holds 60 file(s): f00.txt, f01.txt,")
-    assert overview.endswith("f39.txt, ...") and "secret words" not in overview
-
-
-def test_an_overview_shows_no_binary_file_and_cuts_a_long_one(runtime: Runtime) -> None:
-    (runtime.workspace / "blob.bin").write_bytes(b"\x00\x01\xff" * 10)
-    (runtime.workspace / "long.txt").write_text("x" * 5000)
-    guide = RunGuide(runtime)
-    guide.start("go", review=True)
-    overview = guide.overview()
-    assert "blob.bin" in overview.splitlines()[0] and "--- blob.bin" not in overview
-    assert f"--- long.txt holds:\n{'x' * 1500}\n[... cut]" in overview
-
-
-def test_chats_and_runs_without_the_setting_get_the_task_alone(runtime: Runtime) -> None:
-    for options, unattended in (({}, True), ({"overview": True}, False)):
-        loop = agent(FakeModel([calls(call("stop"))]), runtime, **options)
-        loop.run_until_stop("go", unattended=unattended)
-        assert first_user_text(loop) == "go"
-
-
 @pytest.mark.parametrize(("task", "checks"), [
     ("fix pages.py so that python3 test_pages.py passes.", ["python3 test_pages.py"]),
     ('Fix it so that "python3 greet.py Ann" prints "Hello, Ann!".', ["python3 greet.py Ann"]),
@@ -406,3 +379,24 @@ def test_a_write_that_changes_nothing_written_a_third_time_is_drawn_again(
     agent(model, runtime).run_until_stop("go")
     assert model.temperatures == [None, None, None, None, REDRAW_TEMPERATURE, None]
     assert (runtime.workspace / "pages.py").read_text() == "x = 1\n"
+
+
+def test_a_refused_stop_sent_again_word_for_word_is_drawn_again(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B copied the prompt's example stop three times, nothing made.
+    parrot = calls(call("stop", {"result": "what you did"}))
+    model = SamplingModel([parrot, parrot, write("reverse.py", "print(1)\n"),
+                           calls(call("stop", {"result": "wrote reverse.py"}))])
+    result = agent(model, runtime, check_before_stop=True).run_until_stop("write reverse.py")
+    assert model.temperatures == [None, None, REDRAW_TEMPERATURE, None]
+    assert result.reason == "stop" and result.text == "wrote reverse.py"
+
+
+def test_a_named_script_without_the_x_bit_gets_a_hint(runtime: Runtime) -> None:
+    (runtime.workspace / "name.sh").write_text("#!/bin/sh\necho backup-$1.tar.gz\n")
+    model = FakeModel([calls(call("stop")), calls(call("bash", {"cmd": "chmod +x name.sh"})),
+                       calls(call("stop", {"result": "done"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Write an executable name.sh; ./name.sh prints backup-.tar.gz")
+    review = tool_texts(loop, "stop")[0]
+    assert "[exit status 126]\n(./name.sh is not executable: chmod +x makes it so)" in review
+    assert result.reason == "stop" and result.text == "done"  # the check passes now
