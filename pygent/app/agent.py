@@ -83,7 +83,8 @@ class AgentLoop:
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
         self.read_before_write = read_before_write  # unattended: show a file before overwriting
-        self.guide = RunGuide(runtime)  # what the run has seen and changed, for those answers
+        #: What the run has seen and changed, for those answers; the task's checks pass the guard.
+        self.guide = RunGuide(runtime, self._refusal)
         self.max_steps, self.max_tokens = max_steps, max_tokens  # run_until_stop's defaults
         self.listeners: list[EventListener] = []
         self.stats: list[StepStats] = []  # one per model reply, for totals and token limits
@@ -446,6 +447,10 @@ class AgentLoop:
             Message(role="tool", content=output, tool_call_id=call.id, name=call.function.name)
         )
         self.emit(ToolOutput(call.id, call.function.name, output, is_error))
+
+    def _refusal(self, command: str) -> Optional[str]:
+        """Why the guard would refuse ``command`` as a bash call (None: it would run it)."""
+        return None if self.guard is None else self.guard(SHELL_TOOL, {"cmd": command})
 
     def dispatch(self, name: str, raw_arguments: str) -> tuple[str, bool]:
         """Run one tool call; every mistake becomes a message for the model, not an exception."""

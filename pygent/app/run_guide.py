@@ -30,7 +30,7 @@ import posixpath
 import re
 import shlex
 from collections import Counter
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..domain.ports import ToolRuntime
 from .text_protocol import NO_OUTPUT
@@ -86,8 +86,10 @@ def _listing(text: str) -> dict[str, str]:
 class RunGuide:
     """Tracks the files a run has seen, and words the two answers described above."""
 
-    def __init__(self, runtime: ToolRuntime) -> None:
+    def __init__(self, runtime: ToolRuntime,
+                 refusal: Callable[[str], Optional[str]] = lambda command: None) -> None:
         self.runtime = runtime
+        self.refusal = refusal  # why the run's guard would not run a command (None: it would)
         self.task = ""
         self._seen: set[str] = set()
         self._refused: set[str] = set()
@@ -191,12 +193,16 @@ class RunGuide:
         changed = self._changes()
         if changed is not None:
             lines.append(changed)
-        self.failing = changed == UNCHANGED and not self._writes
-        ran = self._run_checks()
+        ran, verdict = self._run_checks()
+        self.failing = verdict if verdict is not None else (
+            changed == UNCHANGED and not self._writes)
         if ran:
             lines.append(f"The task's check, run now:\n{ran}")
-            lines.append("It fails: fix that, then run it again." if self.failing else "If "
-                         "the result is what the task asks for, call stop again; if not, fix it.")
+        if verdict:
+            lines.append("It fails: fix that, then run it again.")
+        elif verdict is not None:
+            lines.append("If the result is what the task asks for, call stop again; if not, "
+                         "fix it.")
         else:
             lines.append("Run the program or the test the task names (or print the file) and "
                          "read the result. If it is right, call stop again; if not, fix it.")
@@ -204,26 +210,32 @@ class RunGuide:
 
     def recheck(self) -> Optional[str]:
         """The answer to a stop after a review that found a check failing or nothing changed:
-        None once the check passes (or, without one, once something changed)."""
-        if not self._checks:
-            if self._writes or self._changes() != UNCHANGED:
-                return None
-            return ("Not stopped: the workspace is still as it was when the task began. Make "
-                    "the change the task asks for; if it needs none, call stop again and say "
-                    "why.")
-        ran = self._run_checks()
-        if not self.failing:
+        None once the check passes (or, with no check run, once something changed)."""
+        ran, verdict = self._run_checks()
+        if verdict is None:
+            self.failing = not self._writes and self._changes() == UNCHANGED
+            return None if not self.failing else (
+                "Not stopped: the workspace is still as it was when the task began. Make the "
+                "change the task asks for; if it needs none, call stop again and say why.")
+        self.failing = verdict
+        if not verdict:
             return None
         return (f"Not stopped: the check still fails.\n{ran}\nFix it and run it again; if it "
                 "cannot be fixed, call stop again and say why.")
 
-    def _run_checks(self) -> str:
-        """Run the task's commands from the folder the run began in; what they printed."""
+    def _run_checks(self) -> tuple[str, Optional[bool]]:
+        """Run the task's commands from the folder the run began in: what they printed, and
+        whether one failed (None when none ran: no check, or the guard refused them all)."""
         folder = (self._before or {}).get("")
         if not self._checks or not folder:
-            return ""
-        shown, self.failing = [], False  # the check decides, whatever changed
+            return "", None
+        shown: list[str] = []
+        verdict: Optional[bool] = None
         for command in self._checks:
+            refused = self.refusal(command)  # deny rules and confirmation hold here too
+            if refused is not None:
+                shown.append(f"$ {command}\n[not run: {refused}]")
+                continue
             try:
                 result = self.runtime.run(f"( cd -- {shlex.quote(folder)} && {command} ) "
                                           "</dev/null", timeout=CHECK_SECONDS)
@@ -231,13 +243,13 @@ class RunGuide:
                 shown.append(f"$ {command}\n[could not run: {exc}]")
                 continue
             failed_now = result.timed_out or result.exit_code not in (0, NOT_FOUND)
-            self.failing = self.failing or failed_now
+            verdict = bool(verdict) or failed_now
             output = _cut(result.to_text(), CHECK_BYTES) if result.output or failed_now \
                 else NO_OUTPUT
             if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
                 output += f"\n({command.split()[0]} is not executable: chmod +x makes it so)"
             shown.append(f"$ {command}\n{output}")
-        return "\n".join(shown)
+        return "\n".join(shown), verdict
 
     def _changes(self) -> Optional[str]:
         if self._before is None:

@@ -400,3 +400,23 @@ def test_a_named_script_without_the_x_bit_gets_a_hint(runtime: Runtime) -> None:
     review = tool_texts(loop, "stop")[0]
     assert "[exit status 126]\n(./name.sh is not executable: chmod +x makes it so)" in review
     assert result.reason == "stop" and result.text == "done"  # the check passes now
+
+
+def test_a_check_the_guard_refuses_is_not_run(runtime: Runtime) -> None:
+    (runtime.workspace / "test_pages.py").write_text("open('ran.txt', 'w')\n")
+    asked: list[tuple[str, dict[str, Any]]] = []
+
+    def guard(name: str, arguments: dict[str, Any]) -> Optional[str]:
+        asked.append((name, arguments))
+        return "Refused: python3 is denied here" if "python3" in arguments.get("cmd", "") \
+            else None
+
+    model = FakeModel([calls(call("stop")), calls(call("stop")),
+                       calls(call("stop", {"result": "done"}))])
+    loop = agent(model, runtime, check_before_stop=True, guard=guard)
+    result = loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    review = tool_texts(loop, "stop")[0]
+    assert "$ python3 test_pages.py\n[not run: Refused: python3 is denied here]" in review
+    assert ("bash", {"cmd": "python3 test_pages.py"}) in asked
+    assert not (runtime.workspace / "ran.txt").exists()
+    assert result.reason == "stop" and result.text == "done"  # nothing changed: asked twice
