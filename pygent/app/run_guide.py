@@ -84,7 +84,7 @@ def _listing(text: str) -> dict[str, str]:
 
 
 class RunGuide:
-    """Tracks the files a run has seen, and words the two answers described above."""
+    """Tracks what a run has seen, written and tried, and words the answers described above."""
 
     def __init__(self, runtime: ToolRuntime,
                  refusal: Callable[[str], Optional[str]] = lambda command: None) -> None:
@@ -145,7 +145,7 @@ class RunGuide:
         """What to answer, instead of the output, to an action that gave the same result
         before in this run ('' if it did not): the output once more would make the
         conversation repeat itself, which small models then copy."""
-        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        action = self._action(name, arguments)
         self._tried[action] += 1
         key = (*action[:2], output, self._writes)
         if key in self._done:
@@ -156,12 +156,16 @@ class RunGuide:
     def refused(self, name: str, arguments: str) -> None:
         """Count a refused stop as a loop already: the same stop again, nothing written since,
         is redrawn (Qwen2.5-Coder-1.5B sent one stop three times, word for word)."""
-        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        action = self._action(name, arguments)
         self._tried[action] = max(self._tried[action], STUCK_AFTER)
+
+    def _action(self, name: str, arguments: str) -> tuple[str, str, int]:
+        """An action as loops are counted: the call, and the writes seen before it."""
+        return name, json.dumps(_arguments(arguments), sort_keys=True), self._writes
 
     def stuck_on(self, name: str, arguments: str) -> bool:
         """Whether this action has run twice already with nothing written since: a loop."""
-        action = (name, json.dumps(_arguments(arguments), sort_keys=True), self._writes)
+        action = self._action(name, arguments)
         return self._tried[action] >= STUCK_AFTER
 
     def unread_write(self, name: str, arguments: str) -> Optional[str]:
