@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .domain.ports import SandboxPort
-from .domain.sandbox import CommandResult
+from .domain.sandbox import CommandResult, is_script
 
 if TYPE_CHECKING:
     from .app.tasks import TaskManager
@@ -103,7 +103,8 @@ class Runtime:
     def write_file(self, path: str, content: str) -> str:
         """Create or overwrite a text file in the workspace; say what was written."""
         self.sandbox.write_file(path, content)
-        return f"Wrote {len(content.encode('utf-8'))} bytes to {path}"
+        made = " and made it executable (it starts with #!)" if is_script(content) else ""
+        return f"Wrote {len(content.encode('utf-8'))} bytes to {path}{made}"
 
     def read_file(self, path: str) -> str:
         """Read a text file from the workspace."""

@@ -27,3 +27,8 @@ class CommandResult:
         elif self.exit_code != 0:
             parts.append(f"[exit status {self.exit_code}]")
         return "\n".join(parts)
+
+
+def is_script(text: str) -> bool:
+    """Whether a file's text opens with ``#!``, the mark of a script meant to be run."""
+    return text.startswith("#!")

@@ -143,6 +143,17 @@ def test_files_round_trip_inside_the_workspace(sandbox) -> None:  # type: ignore
     assert sandbox.run("cat dir/a.txt").output == "héllo\n"
 
 
+def test_a_written_script_runs_and_other_files_stay_unexecutable(sandbox) -> None:  # type: ignore[no-untyped-def]
+    # A small model wrote backup_name.sh with write_file, then could not chmod it (it called
+    # an invented chmod tool): a file that opens with #! is meant to be run.
+    sandbox.write_file("bin/hello.sh", '#!/bin/sh\necho "hello $1"\n')
+    sandbox.write_file("notes.txt", "#not a script\n")
+    assert sandbox.run("./bin/hello.sh you").output == "hello you\n"
+    assert sandbox.run("test -x notes.txt").exit_code == 1
+    mode = (sandbox.workspace / "bin" / "hello.sh").stat().st_mode & 0o7777
+    assert mode & 0o111 and not mode & 0o6000  # executable, never set-id
+
+
 @every_sandbox
 @pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd-pygent", "a/../../b", "/"])
 def test_paths_outside_the_workspace_are_refused(sandbox, path: str) -> None:  # type: ignore[no-untyped-def]

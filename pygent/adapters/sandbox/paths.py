@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Optional
 
 from ...domain.errors import MissingFileError, PathEscapeError, ReadOnlyError, SandboxError
+from ...domain.sandbox import is_script
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -164,12 +165,16 @@ class WorkspaceFiles:
             raise
         return fd
 
-    def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None) -> Path:
-        """Create or overwrite a file; the folders on the way are created as needed."""
-        return self._write(path, lambda handle: handle.write(data), mode)
+    def write_bytes(self, path: str, data: bytes, mode: Optional[int] = None,
+                    executable: bool = False) -> Path:
+        """Create or overwrite a file; the folders on the way are created as needed.
+
+        ``executable`` adds the execute bits wherever the file is readable, like ``chmod +x``.
+        """
+        return self._write(path, lambda handle: handle.write(data), mode, executable)
 
     def _write(self, path: str, fill: Callable[[BinaryIO], object],
-               mode: Optional[int] = None) -> Path:
+               mode: Optional[int] = None, executable: bool = False) -> Path:
         self._writable(path)
         parts = relative_parts(self.root, path, self.alias)
         try:
@@ -178,6 +183,9 @@ class WorkspaceFiles:
                 os.ftruncate(fd, 0)
                 fill(handle)
                 handle.flush()
+                if executable:
+                    mode = stat.S_IMODE(os.fstat(fd).st_mode) if mode is None else mode
+                    mode |= (mode & 0o444) >> 2
                 if mode is not None:
                     os.fchmod(fd, mode & ~SETID_BITS & 0o7777)
                 if self.adopt is not None:
@@ -187,8 +195,9 @@ class WorkspaceFiles:
         return self.root.joinpath(*parts)
 
     def write_text(self, path: str, text: str) -> Path:
-        """Create or overwrite a UTF-8 text file."""
-        return self.write_bytes(path, text.encode("utf-8"))
+        """Create or overwrite a UTF-8 text file; one that opens with ``#!`` is a script, so
+        it is made executable, as it is meant to be run."""
+        return self.write_bytes(path, text.encode("utf-8"), executable=is_script(text))
 
     def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
         """The bytes of a regular file (at most ``limit`` of them)."""
