@@ -157,6 +157,9 @@ def run_killable(command: list[str], *, cwd: Path, env: dict[str, str], timeout:
         timed_out = True
         kill_group(process)
         out, err = process.communicate()
+    except BaseException:  # the suite itself is stopped: the run in its own group goes too
+        kill_group(process)
+        raise
     return Finished(-9 if timed_out else process.returncode,
                     out.decode(errors="replace"), (err or b"").decode(errors="replace"),
                     time.monotonic() - started, timed_out)
@@ -503,6 +506,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> int:
     """Self-check, or run the matrix and print the tables."""
     args = parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # unwind, so the servers are stopped too
+        signal.signal(signum, lambda number, frame: sys.exit(128 + number))
     tasks = load_tasks(args.tasks)
     if not tasks:
         sys.exit(f"no task matches {args.tasks}")
