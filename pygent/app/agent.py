@@ -32,7 +32,7 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import STUCK_AFTER, RunGuide
+from .run_guide import STUCK_AFTER, RunGuide, interactive_note, rambles
 from .text_protocol import SHELL_TOOL, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import TextActions, read_actions
 
@@ -93,6 +93,7 @@ class AgentLoop:
         self._asked: Optional[str] = None  # the question of an ask_user call in the last reply
         self._checked = True  # False: the next stop of this run is asked to check first
         self._rechecked = False  # True: a stop after a failed check was answered already
+        self._idle_review = False  # True: the last review found nothing done yet
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
@@ -180,14 +181,14 @@ class AgentLoop:
         self._cancel.check()
         started = time.monotonic()
         reply = self._chat()
-        if self._stuck(reply):  # the same action a third time: draw the reply again, hotter
+        stuck = self._stuck(reply)
+        if stuck:  # a loop or a ramble: draw the reply again, hotter
             self.stats.append(StepStats.from_usage(
                 getattr(self.model, "last_usage", None), time.monotonic() - started,
                 time.monotonic() - started))
             if self._spent():  # no request beyond the run's token budget: run it as it is
                 return self._take_reply(reply)
-            self.emit(Notice(f"The model repeated an action it has taken {STUCK_AFTER} times; "
-                             f"asking again at temperature {REDRAW_TEMPERATURE}."))
+            self.emit(Notice(f"{stuck}; asking again at temperature {REDRAW_TEMPERATURE}."))
             self._cancel.check()
             started = time.monotonic()
             reply = self._chat(temperature=REDRAW_TEMPERATURE)
@@ -204,18 +205,24 @@ class AgentLoop:
         first, budget = self._budget
         return budget is not None and sum(s.tokens for s in self.stats[first:]) >= budget
 
-    def _stuck(self, reply: Any) -> bool:
-        """Whether an unattended reply repeats a looping action and the model can redraw."""
+    def _stuck(self, reply: Any) -> str:
+        """Why an unattended reply is drawn again, when the model can redraw ('' if not): it
+        repeats a looping action, or it has no action and writes one line over and over (how
+        a small model at temperature 0 spends its whole reply length)."""
         if not self.unattended or not takes_keyword(self.model.chat, "temperature"):
-            return False
+            return ""
         message = to_message(reply)
         calls = message.tool_calls or []
         if not calls and message.content and (
                 self.recover_text_tool_calls or self.tool_protocol == TEXT):
+            text_mode = self.tool_protocol == TEXT
             calls = read_actions(message.content, self.tools.names(), shell_blocks=True,
-                                 shell_beside_calls=self.tool_protocol == TEXT).calls
-        return bool(calls) and self.guide.stuck_on(calls[0].function.name,
-                                                   calls[0].function.arguments)
+                                 shell_beside_calls=text_mode, file_blocks=text_mode).calls
+        if not calls:
+            return "The model wrote one line over and over" if rambles(message.content) else ""
+        if self.guide.stuck_on(calls[0].function.name, calls[0].function.arguments):
+            return f"The model repeated an action it has taken {STUCK_AFTER} times"
+        return ""
 
     def totals(self) -> Totals:
         """Steps, tokens and seconds of every step so far."""
@@ -243,13 +250,13 @@ class AgentLoop:
             text_mode = self.tool_protocol == TEXT
             actions = read_actions(message.content, self.tools.names(),
                                    shell_blocks=text_mode or self.unattended,
-                                   shell_beside_calls=text_mode)
+                                   shell_beside_calls=text_mode, file_blocks=text_mode)
             problems = actions.problems
             if actions.calls and text_mode:  # one action per reply: the rest is not kept
                 message.tool_calls, read = actions.calls[:1], True
                 message.content = first_action(message.content, actions)
                 kept = read_actions(message.content, self.tools.names(), shell_blocks=True,
-                                    shell_beside_calls=True)
+                                    shell_beside_calls=True, file_blocks=True)
                 shown, problems = kept.prose, kept.problems
             elif actions.calls:
                 message.tool_calls, read = actions.calls, True
@@ -344,9 +351,14 @@ class AgentLoop:
             return (f"Not stopped: your last {self._last_failed} failed. Fix it and check "
                     "again; if the task cannot be done, call stop again and say why.")
         if call.function.name == STOP_TOOL and not self._checked:
-            self._checked = True
             self.guide.refused(call.function.name, call.function.arguments)
-            return self.guide.review()
+            if not (self._idle_review and self.guide.nothing_done()):
+                answer = self.guide.review()
+                # nothing done yet: the stop after the first change gets a review of its own
+                self._idle_review = not self._idle_review and self.guide.idle
+                self._checked = not self._idle_review
+                return answer
+            self._checked = True  # stopped twice with nothing done: on to the recheck
         if call.function.name == STOP_TOOL and self.guide.failing and not self._rechecked:
             self._rechecked = True  # once: a check that cannot pass must not hold the run
             still = self.guide.recheck()
@@ -387,6 +399,7 @@ class AgentLoop:
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         self.unattended = unattended
         self._checked, self._rechecked = not (unattended and self.check_before_stop), False
+        self._idle_review = False
         self.guide.start(text, review=not self._checked)
         with self._cancel.running():
             return self._run(text, max_steps, max_time, max_tokens, unattended)
@@ -434,10 +447,16 @@ class AgentLoop:
         name, raw = call.function.name, call.function.arguments
         self.emit(ToolCallStarted(call.id, name, raw))
         watched = self.guide.file_before(name, raw) if self.unattended else None
-        output, is_error = self.dispatch(name, raw)
+        editor, instead = interactive_note(name, raw) if self.unattended else ("", None)
+        if instead is not None:  # ``nano a.py``: the file is what the model is after
+            output, is_error = self.dispatch(SHELL_TOOL, json.dumps({"cmd": instead}))
+            output = f"{editor}\n{output}"
+        else:
+            output, is_error = self.dispatch(name, raw)
         if self.unattended and name != STOP_TOOL:  # small models loop: say so
             output = self.guide.repeated(name, raw, output) or output
-            note = "" if failed(output, is_error) else self.guide.unchanged(watched)
+            note = "" if instead is not None else editor or (
+                "" if failed(output, is_error) else self.guide.unchanged(watched))
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error

@@ -37,7 +37,9 @@ from .text_protocol import NO_OUTPUT
 
 WRITE_TOOL = "write_file"
 #: The shell's folder, then each file's change time, size and name (GNU find; fails elsewhere).
-LISTING = "pwd -P && find . -path ./.git -prune -o -type f -printf '%T@ %s %p\\n'"
+#: ``.git`` and ``__pycache__`` are left out: running a program is no change to the task.
+LISTING = ("pwd -P && find . \\( -path ./.git -o -name __pycache__ \\) -prune -o -type f "
+           "-printf '%T@ %s %p\\n'")
 SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
 CHECK_SECONDS = 30  # a command the task names, run at the first stop
@@ -51,17 +53,30 @@ _BARE_CHECK = re.compile(r"(?<![\w./-])" + _RUNNER)
 #: A test file the task names ("so that test_slug.py passes") is run with python3.
 _TEST_FILE = re.compile(r"(?<![\w./-])((?:[\w-]+/)*test_\w+\.py)\b")
 NOT_EXECUTABLE = 126  # what a shell says of ./script without the x bit
-NOT_FOUND = 127  # a command the sandbox lacks: a check that cannot pass is not held against stop
+NOT_FOUND = 127  # a program the sandbox lacks (pytest): a check that cannot pass is no verdict;
+# a missing ./script or x.sh is one, since writing it may be the task
 MAX_CHECKS = 2
+#: The shell's line count in its errors ("main: line 7: nano: command not found"), which
+#: grows with every command, so the same failure would never look the same.
+_SHELL_LINE = re.compile(r"^(\S+: )line \d+: ", re.MULTILINE)
+#: Programs that wait for a person at a terminal; a small model reaches for them to edit.
+INTERACTIVE = frozenset({"nano", "pico", "vi", "vim", "nvim", "emacs", "joe", "mcedit", "micro",
+                         "less", "more", "top", "htop"})
 UNCHANGED = "Nothing in the workspace has changed since the task began."
 STUCK_AFTER = 2  # runs of one action, nothing written between, after which a reply is redrawn
+RAMBLE_LINES = 8  # one line this many times in a row, in a reply with no action: redrawn
 _WORD = re.compile(r"[\w./-]+")
 #: ``cat > path <<'EOF'``: the heredoc write small models use.
 _HEREDOC_WRITE = re.compile(r"\s*cat\s*>\s*(['\"]?)([^\s'\"<>|;&]+)\1\s*<<")
 REPEATED = ("The same action gave this same result before, shown above; doing it again changes "
             "nothing. {next}")
 MAKE_CHANGE = ("Nothing in the workspace has changed yet: next, make the change the task asks "
-               "for (write a file with cat > NAME <<'EOF' ... EOF, or edit one with sed -i).")
+               "for (write the file's whole new text, or edit it with sed -i).")
+START_NOW = ("Nothing is done yet. Make the change the task asks for now (write the file's "
+             "whole new text, or edit it with sed -i), then check it.")
+#: A file name in a task's words: ``config.json``, ``src/app.py``, ``.gitignore``.
+_FILE_NAME = re.compile(r"(?<![\w/.*-])(?:[\w-]+/)*(?:\.?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5}|"
+                        r"\.[A-Za-z][\w-]+)(?![\w/-])")
 CHECK_CHANGE = ("If the result is what the task asks for, call stop; if not, change something "
                 "else, then run the program or the test again.")
 
@@ -100,6 +115,7 @@ class RunGuide:
         self._before: Optional[dict[str, str]] = None
         self._checks: list[str] = []  # the commands the task names, run at the first stop
         self.failing = False  # the last review saw a check fail, or no change: stop once more
+        self.idle = False  # the last review found nothing done (no write, no change, no check)
 
     def start(self, task: Optional[str], review: bool) -> None:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
@@ -108,7 +124,7 @@ class RunGuide:
         self._tried.clear()
         self._before = self._files() if review else None
         self._checks = task_checks(self.task) if review else []
-        self.failing = False
+        self.failing = self.idle = False
 
     def saw(self, name: str, arguments: str, ok: bool) -> None:
         """Count the files a call looked at or wrote as seen."""
@@ -147,7 +163,7 @@ class RunGuide:
         conversation repeat itself, which small models then copy."""
         action = self._action(name, arguments)
         self._tried[action] += 1
-        key = (*action[:2], output, self._writes)
+        key = (*action[:2], _SHELL_LINE.sub(r"\1", output), self._writes)
         if key in self._done:
             return REPEATED.format(next=CHECK_CHANGE if self._changed() else MAKE_CHANGE)
         self._done.add(key)
@@ -198,12 +214,17 @@ class RunGuide:
         if changed is not None:
             lines.append(changed)
         ran, verdict = self._run_checks()
-        self.failing = verdict if verdict is not None else (
-            changed == UNCHANGED and not self._writes)
+        self.idle = verdict is None and changed == UNCHANGED and not self._writes
+        self.failing = verdict if verdict is not None else self.idle
         if ran:
             lines.append(f"The task's check, run now:\n{ran}")
         if verdict:
-            lines.append("It fails: fix that, then run it again.")
+            lines.extend(self._named_files())
+            lines.append("It fails: fix that (write the file's whole new text, or edit it with "
+                         "sed -i), then run it again.")
+        elif changed == UNCHANGED and not self._writes:
+            lines.extend(self._named_files())
+            lines.append(START_NOW)
         elif verdict is not None:
             lines.append("If the result is what the task asks for, call stop again; if not, "
                          "fix it.")
@@ -212,12 +233,16 @@ class RunGuide:
                          "read the result. If it is right, call stop again; if not, fix it.")
         return "\n".join(lines)
 
+    def nothing_done(self) -> bool:
+        """Whether the run has still written nothing and changed no file."""
+        return not self._writes and self._changes() == UNCHANGED
+
     def recheck(self) -> Optional[str]:
         """The answer to a stop after a review that found a check failing or nothing changed:
         None once the check passes (or, with no check run, once something changed)."""
         ran, verdict = self._run_checks()
         if verdict is None:
-            self.failing = not self._writes and self._changes() == UNCHANGED
+            self.failing = self.nothing_done()
             return None if not self.failing else (
                 "Not stopped: the workspace is still as it was when the task began. Make the "
                 "change the task asks for; if it needs none, call stop again and say why.")
@@ -246,8 +271,11 @@ class RunGuide:
             except Exception as exc:  # a dead sandbox: the next action will say so
                 shown.append(f"$ {command}\n[could not run: {exc}]")
                 continue
-            failed_now = result.timed_out or result.exit_code not in (0, NOT_FOUND)
-            verdict = bool(verdict) or failed_now
+            failed_now = result.timed_out or result.exit_code != 0
+            program = command.split()[0]
+            if not (result.exit_code == NOT_FOUND and f"{program}: command not found"
+                    in result.output):  # a missing tool (pytest) is no verdict
+                verdict = bool(verdict) or failed_now
             output = _cut(result.to_text(), CHECK_BYTES) if result.output or failed_now \
                 else NO_OUTPUT
             if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
@@ -275,8 +303,28 @@ class RunGuide:
         for name in made[:SHOWN_FILES]:
             text = self._head(name)
             if text is not None:  # gone again: the names above still say it changed
-                parts.append(f"--- {name} now holds:\n{_cut(text)}")
+                parts.append(f"--- {name} now holds:\n{_shown(text)}")
         return "\n".join(parts)
+
+    def _named_files(self) -> list[str]:
+        """The files the task names, as they are: what a model that stopped before acting
+        needs in front of it to act (those that exist shown, the others said to be missing)."""
+        names = list(dict.fromkeys(_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task)))
+        before = self._before or {}
+        parts = []
+        for name in names[:SHOWN_FILES]:
+            text = self._head(name) if name in before else None
+            if text is not None:
+                parts.append(f"--- {name} holds:\n{_shown(text)}")
+            elif name not in before and len(name.rsplit(".", 1)[-1]) > 1 \
+                    and not name.startswith(".") and self._missing(name):  # not ".tar.gz"
+                parts.append(f"--- {name} does not exist yet.")
+        return parts
+
+    def _missing(self, name: str) -> bool:
+        """Whether nothing at all, not even a dangling link, is at ``name``."""
+        quoted = shlex.quote(name)
+        return self._sandbox(f"! test -e {quoted} && ! test -L {quoted}") is not None
 
     def _changed(self) -> bool:
         """Whether the run has changed the workspace: by the listing when there is one."""
@@ -310,14 +358,68 @@ def _inside(path: str, command: str) -> str:
             f'test -f "$p" && ! test -L {quoted} && {command} -- "$p";; *) exit 3;; esac')
 
 
+def rambles(text: Optional[str], times: int = RAMBLE_LINES) -> bool:
+    """Whether ``text`` holds one non-blank line ``times`` times in a row."""
+    run, last = 0, None
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        run = run + 1 if line == last else 1
+        last = line
+        if run >= times:
+            return True
+    return False
+
+
+def interactive_note(name: str, arguments: str) -> tuple[str, Optional[str]]:
+    """A note for a command that waits for a person at a terminal (``nano pages.py``), and
+    the command to run instead (``cat -- pages.py``: the one file it names), or ('', None).
+
+    Such a command fails or hangs here, and a small model tries it again and again; what it
+    wants is the file in front of it."""
+    command = _arguments(arguments).get("cmd") if name == "bash" else None
+    try:
+        words = shlex.split(command) if isinstance(command, str) else []
+    except ValueError:
+        words = []
+    if not words or posixpath.basename(words[0]) not in INTERACTIVE:
+        return "", None
+    files = [word for word in words[1:] if not word.startswith(("-", "+"))]
+    if len(files) == 1 and not set(str(command)) & set(";&|<>$`\n"):
+        return (f"[{words[0]} waits for a person to type, and nobody can here, so this is "
+                f"{files[0]} shown with cat instead. To change it, write its whole new text, "
+                "or edit it with sed -i.]", f"cat -- {shlex.quote(files[0])}")
+    return (f"[{words[0]} waits for a person to type, and nobody can here. To change a file, "
+            "write its whole new text, or edit it with sed -i.]"), None
+
+
 def _written_path(name: str, args: dict[str, Any]) -> str:
     """The file a ``write_file`` call or a ``cat > path <<`` command writes, or ''."""
     if name == WRITE_TOOL and isinstance(args.get("path"), str):
         return str(args["path"])
     if name == "bash" and isinstance(args.get("cmd"), str):
         match = _HEREDOC_WRITE.match(args["cmd"])
-        return match.group(2) if match else ""
+        return match.group(2) if match else _echoed_path(args["cmd"])
     return ""
+
+
+def _echoed_path(command: str) -> str:
+    """The file ``echo TEXT > FILE`` (or ``printf``) replaces: one command, one ``>`` at its
+    end. Qwen2.5-Coder-1.5B replaced a whole config.json so, with the two keys it changed."""
+    if "\n" in command.strip():
+        return ""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return ""
+    punctuation = [word for word in words if word and set(word) <= set("();<>|&")]
+    if len(words) < 4 or words[0] not in ("echo", "printf") or punctuation != [">"] \
+            or words[-2] != ">":
+        return ""
+    return words[-1]
 
 
 def _arguments(raw: str) -> dict[str, Any]:
@@ -336,6 +438,11 @@ def task_checks(task: str) -> list[str]:
     found += [f"python3 {match.group(1)}" for match in _TEST_FILE.finditer(task)
               if not any(match.group(1) in command for command in found)]
     return list(dict.fromkeys(found))[:MAX_CHECKS]
+
+
+def _shown(text: str) -> str:
+    """A file's start as the model sees it: binary bytes are noise it would copy."""
+    return "(binary data, not text)" if "\x00" in text or "\ufffd" in text else _cut(text)
 
 
 def _cut(text: str, limit: int = SHOWN_BYTES) -> str:

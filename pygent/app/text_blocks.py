@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from .text_json import strict_decode
 
@@ -15,6 +15,15 @@ _CALL_TAG = re.compile(r"<(tool_calls?|result)>", re.IGNORECASE)
 _ECHOED_TOOLS = re.compile(
     r"<tools>.*?(?:</tools>|(?=<tool_calls?>|<result>)|\Z)", re.DOTALL | re.IGNORECASE
 )
+
+
+#: A line that is only a file's path, maybe in Markdown dress: ``reverse.py``, `` `a/b.md`: ``,
+#: ``**run.sh**``, ``### setup.cfg``. A name needs a dot or a folder, so prose never is one.
+_PATH_LINE = re.compile(
+    r"[ \t]*(?:#{1,6}[ \t]+)?(?:\*\*|__|`)?(?P<path>(?:[\w.-]+/)*\.?[\w-]+(?:\.[\w-]+)*)"
+    r"(?:\*\*|__|`)?:?[ \t]*"
+)
+_SCRIPT_SUFFIXES = (".sh", ".bash")
 
 
 class Block(NamedTuple):
@@ -100,3 +109,33 @@ def _past_json_value(text: str, body_start: int, close: int) -> int:
     except (ValueError, RecursionError):
         return close
     return close if stop <= close else text.find("```", stop)
+
+
+def file_path(text: str, block: Block) -> Optional[str]:
+    """The path named alone on the line over a closed fence, if the block is a file's text.
+
+    A blank line may come between. A shell block is a file only when the path ends in ``.sh``
+    or ``.bash`` or the text opens with ``#!``; otherwise it stays a command to run.
+    """
+    head = text[: block.start]
+    line_start = head.rfind("\n") + 1
+    if not block.closed or head[line_start:].strip():
+        return None
+    above = head[:line_start].split("\n")[-3:-1]  # the two lines over the fence
+    if above and not above[-1].strip():
+        above = above[:-1]  # one blank line may come between
+    if not above:
+        return None
+    line = above[-1]
+    match = _PATH_LINE.fullmatch(line)
+    if match is None:
+        return None
+    path = match.group("path")
+    name = path.rsplit("/", 1)[-1]
+    if "." not in name and "/" not in path or path.endswith("."):
+        return None
+    if block.label in SHELL_LANGS:
+        body = text[block.body_start : block.body_end]
+        if not (path.endswith(_SCRIPT_SUFFIXES) or body.lstrip().startswith("#!")):
+            return None
+    return path

@@ -18,6 +18,7 @@ from ..domain.tools import ToolSpec
 TEXT = "text"
 SHELL_TOOL = "bash"
 STOP_TOOL = "stop"
+WRITE_TOOL = "write_file"
 
 #: How to work, said to every model: small ones otherwise guess file contents and stop early.
 WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
@@ -37,15 +38,19 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
              "see its result before your next reply."]
     if SHELL_TOOL in names:
         lines.append("Run a shell command:\n```bash\ncat notes.txt\n```")
-    others = [t for t in tools if t.name not in (SHELL_TOOL, STOP_TOOL)]
+    if WRITE_TOOL in names:
+        lines.append("Write a whole file: its path alone on a line, then all its text in a "
+                     "fenced block:\nhello.py\n```python\nprint(\"hello\")\n```")
+    others = [t for t in tools if t.name not in (SHELL_TOOL, STOP_TOOL, WRITE_TOOL)]
     if others:
         lines.append("Use a tool with a JSON block:\n```json\n"
                      '{"name": "TOOL", "arguments": {...}}\n```\nTools:')
         lines.extend(f"- {t.name}({_argument_list(t)}): {t.description}" for t in others)
     lines.append(WORKFLOW)
-    if STOP_TOOL in names:
-        lines.append('When the check shows the task is done, reply with:\n```json\n'
-                     '{"name": "stop", "arguments": {"result": "what you did"}}\n```')
+    if STOP_TOOL in names:  # as a command: a JSON example here was copied as the first reply
+        stop = ('```bash\nstop "what you did"\n```' if SHELL_TOOL in names else
+                '```json\n{"name": "stop", "arguments": {"result": "what you did"}}\n```')
+        lines.append(f"When the check shows the task is done, reply with:\n{stop}")
     return lines
 
 

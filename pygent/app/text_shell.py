@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 from collections.abc import Collection
 from typing import Any, Callable, Optional
@@ -65,6 +66,18 @@ def shell_alias(name: str, arguments: object) -> str:
     return ""
 
 
+#: The first line of Python written into a shell block: no shell has ``def``, ``class`` or
+#: ``print(...)``, so such a block would only fail with a syntax error.
+_PYTHON_LINE = re.compile(r"(?:def|class|async def)\s+\w+.*:\s*$|from\s+[\w.]+\s+import\s|"
+                          r"print\(|if __name__\s*==")
+
+
+def is_python_text(body: str) -> bool:
+    """A shell block whose first line is plainly Python (``def f():``, ``print(...)``)."""
+    first = next((line for line in body.splitlines() if line.strip()), "")
+    return bool(_PYTHON_LINE.match(first.strip()))
+
+
 def is_script_text(body: str) -> bool:
     """A shell block that opens with ``#!`` is a script's text written out, not a command."""
     return body.lstrip().startswith("#!")
@@ -99,6 +112,35 @@ def python_style_call(body: str, names: Collection[str],
     if set(arguments) & set(named):
         return None
     return name, {**arguments, **named}
+
+
+MAX_CALL_LINES = 400  # lines a call written as a command is looked for in: each try splits anew
+
+
+def shell_style_call(body: str, names: Collection[str],
+                     order: Callable[[str], list[str]]) -> Optional[tuple[str, dict[str, Any]]]:
+    """``write_file a.sh 'text'`` written as a command in a shell block: the tool and its
+    arguments, one word per parameter, in ``order(name)``.
+
+    The call is the block's first command (its quotes may span lines); after it only a
+    ``stop`` line may follow, which a model adds out of habit and the next reply can repeat.
+    """
+    first = body.lstrip().split(None, 1)[0] if body.strip() else ""
+    if first not in names or first in ("bash", "stop"):
+        return None
+    text = body.strip()
+    ends = [index for index, char in enumerate(text) if char == "\n"][:MAX_CALL_LINES]
+    for end in [*ends, len(text)]:
+        try:
+            words = shlex.split(text[:end])
+        except ValueError:
+            continue  # a quote still open: the call goes on to a later line
+        rest = text[end:].strip()
+        params = order(first)
+        if len(words) - 1 != len(params) or (rest and stop_words(rest) is None):
+            return None
+        return first, dict(zip(params, words[1:]))
+    return None
 
 
 def stop_words(command: str) -> Optional[str]:

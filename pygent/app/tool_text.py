@@ -39,23 +39,33 @@ from .text_blocks import (
     blank_echoed_tools,
     call_tags,
     fences,
+    file_path,
 )
 from .text_json import attempted, decode_object, looks_like_schema, preview, values
 from .text_shell import (
+    is_python_text,
     is_script_text,
     python_style_call,
     shell_alias,
     shell_command,
+    shell_style_call,
     stop_words,
 )
 
 _MAX_TEXT = 200_000  # longer replies are not scanned; a tool call is never that long
 _SHELL_TOOL = "bash"
 _STOP_TOOL = "stop"
+_WRITE_TOOL = "write_file"
 _QUOTED_KEY = re.compile(r"\s*(?:\{|\[\s*\{)\s*[\"']")  # ``{"`` or ``{'``: never a shell script
 SCRIPT_TEXT = ("the ```{label} block starts with #!, so it reads as the text of a script, not a "
-               "command, and was not run: to save a script, call write_file with its path and "
-               "this text, then run it")
+               "command, and was not run: to save a script, {save}, then run it")
+PYTHON_TEXT = ("the ```{label} block holds Python code, not a shell command, and was not run: to "
+               "save it, {save}; to run it, save it to a file, then run python3 FILE")
+SAVE_AS_BLOCK = "put the file's path alone on the line above a ```{lang} block"
+SAVE_WITH_TOOL = "call write_file with the file's path and this text"
+#: The last line of a reply that is only ``stop`` or ``stop "result"`` (the quotes needed:
+#: "stop the server" is prose).
+_BARE_STOP = re.compile(r"^[ \t]*stop(?:[ \t]+([\"'])[^\n]*\1)?[ \t]*\s*\Z", re.MULTILINE)
 _JSON_OPENING = re.compile(r"\s*(?=\{|\[\s*\{)")
 
 #: A span of the reply to cut once read, the calls it made and the problems it raised.
@@ -74,13 +84,15 @@ class TextActions:
 
 def read_actions(
     text: Optional[str], tool_names: Collection[str], *, shell_blocks: bool = False,
-    shell_beside_calls: bool = False,
+    shell_beside_calls: bool = False, file_blocks: bool = False,
 ) -> TextActions:
     """The calls written in ``text``, the prose around them and the attempts that failed.
 
     A call repeated word for word in one reply is kept once, since small models loop.
     ``shell_beside_calls`` takes shell blocks even beside other calls, in reply order: in the
-    text protocol a shell block is an action like any other.
+    text protocol a shell block is an action like any other. ``file_blocks`` reads a fenced
+    block right under a line that is only a file's path as ``write_file`` of that text (the
+    text protocol's way to write a file, with no JSON to escape).
     """
     names = list(dict.fromkeys(tool_names))
     if not text or not names or len(text) > _MAX_TEXT:
@@ -94,7 +106,10 @@ def read_actions(
         hits.extend(_block_hits(visible, tag, names))
     scripts: list[Block] = []
     for block in blocks:
-        if block.label in JSON_LANGS:
+        path = file_path(untagged, block) if file_blocks and _WRITE_TOOL in names else None
+        if path is not None and not _holds_call(untagged, block, names):
+            hits.append(_file_hit(untagged, block, path))
+        elif block.label in JSON_LANGS:
             hits.extend(_block_hits(untagged, block, names))
         elif block.label in SHELL_LANGS and _opens_json(untagged, block):
             hits.extend(_block_hits(untagged, block, names))  # a mislabelled call, or an echo
@@ -104,8 +119,21 @@ def read_actions(
     hits.extend(_value_hits(bare, 0, "the reply", names))
     alone = not any(calls for _, _, calls, _ in hits)
     if shell_blocks and _SHELL_TOOL in names and (alone or shell_beside_calls):
-        hits.extend(_shell_hits(untagged, scripts, names))  # echoed schemas are blanked there
+        # echoed schemas are blanked in ``untagged`` too
+        hits.extend(_shell_hits(untagged, scripts, names, file_blocks))
+    if shell_blocks and _STOP_TOOL in names and not any(calls for _, _, calls, _ in hits):
+        hits.extend(_bare_stop(bare))
     return _gather(text, hits)
+
+
+def _bare_stop(text: str) -> list[_Hit]:
+    """``stop "done"`` as the reply's last line, unfenced: the prompt shows it in a bash
+    block, and Qwen2.5-Coder-1.5B then wrote it as plain text, over and over."""
+    match = _BARE_STOP.search(text)
+    if match is None:
+        return []
+    said = stop_words(match.group(0).strip()) or ""
+    return [(match.start(), match.end(), [_call(_STOP_TOOL, {"result": said})], [])]
 
 
 def _gather(text: str, hits: list[_Hit]) -> TextActions:
@@ -225,6 +253,21 @@ def _schema_like(value: Any) -> bool:
     )
 
 
+def _holds_call(text: str, block: Block, names: list[str]) -> bool:
+    """Whether a JSON fence under a path line is a call after all, not the file's text."""
+    if block.label not in JSON_LANGS:
+        return False
+    return any(calls for _, _, calls, _ in _block_hits(text, block, names))
+
+
+def _file_hit(text: str, block: Block, path: str) -> _Hit:
+    """``write_file`` of a block's text, cut from its path line to the closing fence."""
+    start = text.rfind(path, 0, block.start)
+    start = text.rfind("\n", 0, start) + 1
+    body = text[block.body_start : block.body_end]
+    return start, block.end, [_call(_WRITE_TOOL, {"path": path, "content": body})], []
+
+
 def _opens_json(text: str, block: Block) -> bool:
     """Whether a shell fence opens with JSON (a mislabelled call or an echo), not a script."""
     opening = _JSON_OPENING.match(text, block.body_start, block.body_end)
@@ -236,16 +279,23 @@ def _opens_json(text: str, block: Block) -> bool:
     return first is not None and block.body_start + first.start == opening.end()
 
 
-def _shell_hits(text: str, blocks: list[Block], names: list[str]) -> Iterator[_Hit]:
+def _shell_hits(text: str, blocks: list[Block], names: list[str],
+                file_blocks: bool) -> Iterator[_Hit]:
     for block in blocks:
         if not block.closed:
             continue
         body = text[block.body_start : block.body_end]
         if is_script_text(body):
-            yield block.start, block.end, [], [SCRIPT_TEXT.format(label=block.label)]
+            save = SAVE_AS_BLOCK.format(lang=block.label) if file_blocks else SAVE_WITH_TOOL
+            yield block.start, block.end, [], [SCRIPT_TEXT.format(label=block.label, save=save)]
             continue
-        written = python_style_call(body, names, _parameter_order)
-        if written is not None:  # ``write_file("a.txt", "hi")`` in a shell fence
+        if is_python_text(body):
+            save = SAVE_AS_BLOCK.format(lang="python") if file_blocks else SAVE_WITH_TOOL
+            yield block.start, block.end, [], [PYTHON_TEXT.format(label=block.label, save=save)]
+            continue
+        written = python_style_call(body, names, _parameter_order) \
+            or shell_style_call(body, names, _parameter_order)
+        if written is not None:  # ``write_file("a.txt", "hi")`` or ``write_file a.txt hi``
             yield block.start, block.end, [_call(*written)], []
             continue
         command = shell_command(block.label, body)

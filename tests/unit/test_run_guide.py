@@ -17,8 +17,9 @@ import pytest
 from pygent.app.agent import REDRAW_TEMPERATURE, AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide, task_checks
+from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
-from tests.fakes import FakeModel, call, calls
+from tests.fakes import FakeModel, call, calls, say
 
 PAGES = "def page_count(total, per_page):\n    return total // per_page\n"
 
@@ -136,10 +137,37 @@ def test_a_stop_with_nothing_changed_says_so_twice_then_is_taken(runtime: Runtim
     assert result.reason == "stop" and result.text == "nothing to change"
 
 
-def test_a_change_after_the_review_lets_the_next_stop_end_the_run(runtime: Runtime) -> None:
-    model = FakeModel([calls(call("stop")), write("new.txt", "made"),
+def test_a_stop_before_any_change_is_shown_the_files_the_task_names(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B stopped first thing on "In config.json, set ...", and on "Write
+    # reverse.py that reads words.txt" after only reading words.txt: it needs the files in
+    # front of it, and to be told to act rather than to check.
+    (runtime.sandbox.workspace / "words.txt").write_text("alpha\nbravo\n")
+    (runtime.sandbox.workspace / "outside.txt").symlink_to("/etc/hostname")
+    model = FakeModel([calls(call("stop")), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Write reverse.py that reads words.txt (not outside.txt, *.log or "
+                        "e.g. 3.5 of sales.csv) and prints its words in reverse order.")
+    review = tool_texts(loop, "stop")[0]
+    assert "--- reverse.py does not exist yet." in review
+    assert "--- words.txt holds:\nalpha\nbravo\n" in review
+    assert "--- outside.txt" not in review  # a link: never followed, never said to be missing
+    assert ".log" not in review.split("The task:")[0] and "--- e.g" not in review
+    assert "--- sales.csv" not in review  # three files at most, in the task's order
+    assert review.endswith("Nothing is done yet. Make the change the task asks for now (write "
+                           "the file's whole new text, or edit it with sed -i), then check it.")
+
+
+def test_a_first_change_after_an_idle_review_is_reviewed_then_the_next_stop_ends_the_run(
+        runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B, shown words.txt at an idle review, wrote a broken reverse.py with
+    # echo and stopped at once: its first change deserves the look a first stop gets.
+    model = FakeModel([calls(call("stop")), write("new.txt", "made"), calls(call("stop")),
                        calls(call("stop", {"result": "made it"}))])
-    result = agent(model, runtime, check_before_stop=True).run_until_stop("go")
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("go")
+    idle, review = tool_texts(loop, "stop")[:2]
+    assert "Nothing is done yet." in idle
+    assert "Changed or new: new.txt\n--- new.txt now holds:\nmade" in review
     assert result.reason == "stop" and result.text == "made it"
 
 
@@ -163,6 +191,20 @@ def test_a_heredoc_over_an_unread_file_becomes_a_read_once(runtime: Runtime) -> 
     first, second = tool_texts(loop, "bash")
     assert first == PAGES.rstrip("\n")
     assert (runtime.workspace / "pages.py").read_text() == "x = 1\n" and second == ""
+
+
+def test_an_echo_over_an_unread_file_becomes_a_read_once(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B replaced a whole config.json with the two keys the task named.
+    (runtime.workspace / "config.json").write_text('{"name": "svc", "debug": false}\n')
+    echo = """echo '{"debug": true, "port": 8080}' > config.json"""
+    model = FakeModel([calls(call("bash", {"cmd": echo})), calls(call("bash", {"cmd": echo})),
+                       calls(call("bash", {"cmd": "echo x >> pages.py"})), calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("set debug in config.json")
+    first, second, third = tool_texts(loop, "bash")
+    assert first == '{"name": "svc", "debug": false}'  # shown, not replaced
+    assert second == "" and third == ""  # the second echo wrote; appending is no replacing
+    assert (runtime.workspace / "config.json").read_text() == '{"debug": true, "port": 8080}\n'
 
 
 def test_the_same_action_with_the_same_result_is_called_out(runtime: Runtime) -> None:
@@ -340,9 +382,30 @@ def test_the_first_stop_runs_the_check_the_task_names(runtime: Runtime) -> None:
     review = tool_texts(loop, "stop")[0]
     assert "The task's check, run now:\n$ python3 test_pages.py\n" in review
     assert "AssertionError: page_count(7, 3)" in review and "[exit status 1]" in review
-    assert review.endswith("It fails: fix that, then run it again.")
+    # Qwen2.5-Coder-1.5B ran the test first and never read pages.py: the review shows it.
+    assert f"--- pages.py holds:\n{PAGES}" in review
+    assert review.endswith("It fails: fix that (write the file's whole new text, or edit it "
+                           "with sed -i), then run it again.")
     assert result.reason == "stop" and result.text == "fixed"
     assert len(model.requests) == 3  # the fix passed the check: the second stop ended the run
+
+
+def test_python_caches_are_no_change_and_binary_files_are_not_shown(runtime: Runtime) -> None:
+    # The review once showed __pycache__/pages.cpython-311.pyc, bytes and all, as the change.
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    model = FakeModel([calls(call("bash", {"cmd": "python3 -c 'import pages'"})),
+                       calls(call("stop")),
+                       calls(call("bash", {"cmd": "printf 'a\\0b' > blob.bin"})),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    assert (runtime.workspace / "__pycache__").is_dir()
+    review, recheck = tool_texts(loop, "stop")[:2]
+    assert "Nothing in the workspace has changed since the task began." in review
+    assert "pycache" not in review
+    assert "--- blob.bin" not in recheck  # a recheck shows the check, not the files
+    listing = loop.guide._changes()
+    assert listing is not None and "--- blob.bin now holds:\n(binary data, not text)" in listing
 
 
 def test_a_stop_while_the_check_still_fails_is_answered_once_more(runtime: Runtime) -> None:
@@ -384,10 +447,10 @@ def test_a_write_that_changes_nothing_written_a_third_time_is_drawn_again(
 def test_a_refused_stop_sent_again_word_for_word_is_drawn_again(runtime: Runtime) -> None:
     # Qwen2.5-Coder-1.5B copied the prompt's example stop three times, nothing made.
     parrot = calls(call("stop", {"result": "what you did"}))
-    model = SamplingModel([parrot, parrot, write("reverse.py", "print(1)\n"),
+    model = SamplingModel([parrot, parrot, write("reverse.py", "print(1)\n"), calls(call("stop")),
                            calls(call("stop", {"result": "wrote reverse.py"}))])
     result = agent(model, runtime, check_before_stop=True).run_until_stop("write reverse.py")
-    assert model.temperatures == [None, None, REDRAW_TEMPERATURE, None]
+    assert model.temperatures == [None, None, REDRAW_TEMPERATURE, None, None]
     assert result.reason == "stop" and result.text == "wrote reverse.py"
 
 
@@ -420,3 +483,96 @@ def test_a_check_the_guard_refuses_is_not_run(runtime: Runtime) -> None:
     assert ("bash", {"cmd": "python3 test_pages.py"}) in asked
     assert not (runtime.workspace / "ran.txt").exists()
     assert result.reason == "stop" and result.text == "done"  # nothing changed: asked twice
+
+
+@pytest.mark.parametrize("command", ["nano pages.py", "vim +3 pages.py", "/usr/bin/vi pages.py",
+                                     "less pages.py"])
+def test_an_editor_on_one_file_shows_the_file_instead(runtime: Runtime, command: str) -> None:
+    # Qwen2.5-Coder-1.5B ran "nano pages.py" (not found here) fifteen times in a row.
+    model = FakeModel([calls(call("bash", {"cmd": command})), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("fix pages.py")
+    editor = command.split()[0]
+    assert tool_texts(loop, "bash")[0] == (
+        f"[{editor} waits for a person to type, and nobody can here, so this is pages.py "
+        "shown with cat instead. To change it, write its whole new text, or edit it with "
+        f"sed -i.]\n{PAGES}".rstrip("\n"))
+    call_made = [m for m in loop.conversation if m.role == "assistant"][0].tool_calls
+    assert call_made and command in call_made[0].function.arguments  # the model's call is kept
+
+
+@pytest.mark.parametrize("command", ["nano", "vim a.py b.py", "nano pages.py; ls"])
+def test_an_editor_on_no_single_file_gets_a_note_after_its_output(runtime: Runtime,
+                                                                  command: str) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": command})), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("fix pages.py")
+    answer = tool_texts(loop, "bash")[0]
+    assert answer.endswith("waits for a person to type, and nobody can here. To change a file, "
+                           "write its whole new text, or edit it with sed -i.]")
+
+
+def test_the_same_failure_on_another_shell_line_is_still_a_repeat(runtime: Runtime) -> None:
+    # bash numbers its lines ("main: line 3: ...", then "line 4"): once the same, always.
+    missing = calls(call("bash", {"cmd": "nosuchtool_xyz pages.py"}))
+    model = FakeModel([missing, missing, calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    assert tool_texts(loop, "bash")[1].startswith("The same action gave this same result")
+
+
+def test_commands_that_only_resemble_editors_get_no_note(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "echo nano; morestuff"})), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    assert "waits for a person" not in tool_texts(loop, "bash")[0]
+
+
+def test_a_missing_script_the_task_names_is_a_failing_check(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B never wrote backup_name.sh; "./backup_name.sh: No such file or
+    # directory" (exit 127) was once taken for a missing tool, and its stop was let through.
+    model = FakeModel([calls(call("stop"))] * 3)
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Write backup_name.sh so that ./backup_name.sh prints a name.")
+    review, recheck = tool_texts(loop, "stop")[:2]
+    assert "It fails: fix that" in review and "--- backup_name.sh does not exist yet." in review
+    assert recheck.startswith("Not stopped: the check still fails.")
+
+
+class _NoPytest:
+    """A sandbox with no pytest: every command says so, as bash does."""
+
+    def run(self, command: str, timeout: Optional[float] = None) -> CommandResult:
+        return CommandResult("main: line 1: pytest: command not found\n", 127)
+
+
+def test_a_check_whose_program_is_missing_gives_no_verdict() -> None:
+    guide = RunGuide(_NoPytest())  # type: ignore[arg-type]
+    guide.task, guide._checks, guide._before = "Make pytest pass.", ["pytest"], {"": "/ws"}
+    shown, verdict = guide._run_checks()
+    assert verdict is None and "pytest: command not found" in shown
+
+
+def test_a_reply_that_writes_one_line_over_and_over_is_drawn_again(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B at temperature 0 opened a bash block and wrote one sed line until
+    # its 1,024 tokens ran out: no action, and 70 s of a 2-core machine gone.
+    ramble = "```bash\nmv shop.py shop.py.bak\n" + "sed -i 's/calc/x/g' shop.py.bak\n" * 60
+    model = SamplingModel([say(ramble), calls(call("stop", {"result": "done"}))])
+    loop = agent(model, runtime)
+    notices: list[str] = []
+    loop.subscribe(lambda event: notices.append(getattr(event, "text", "")))
+    assert loop.run_until_stop("rename calc").reason == "stop"
+    assert model.temperatures == [None, REDRAW_TEMPERATURE]
+    assert "The model wrote one line over and over; asking again at temperature 1.0." in notices
+    assert all(m.content != ramble for m in loop.conversation)  # the ramble is not kept
+    assert len(loop.stats) == 2  # both requests count
+
+
+@pytest.mark.parametrize("text", [
+    "```python\n" + "    pass\n" * 7 + "```",  # seven is a list, not a ramble
+    "a\n\nb\n" * 20,  # lines that alternate
+])
+def test_repeated_lines_short_of_a_ramble_are_not_drawn_again(runtime: Runtime, text: str) -> None:
+    model = SamplingModel([say(text), calls(call("stop"))])
+    agent(model, runtime).run_until_stop("go")
+    assert REDRAW_TEMPERATURE not in model.temperatures

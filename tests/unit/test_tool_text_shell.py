@@ -184,7 +184,7 @@ def test_a_tool_called_like_a_python_function_in_a_shell_fence_is_that_call() ->
                               [])
     named = "```sh\nwrite_file(path='a.txt', content='hi')\n```"
     assert _read(named) == ([("write_file", {"path": "a.txt", "content": "hi"})], [])
-    for shell in ("```bash\nprint('x')\n```", "```bash\nwrite_file(name)\n```",
+    for shell in ("```bash\nprintf('x')\n```", "```bash\nwrite_file(name)\n```",
                   "```bash\nwrite_file('a', 'b', 'c')\n```", "```bash\nbash('ls')\n```"):
         calls, _ = _read(shell)
         assert [name for name, _ in calls] == ["bash"], shell
@@ -195,3 +195,81 @@ def test_a_script_written_out_in_a_shell_fence_is_not_run() -> None:
     calls, problems = _read(script)
     assert calls == [] and len(problems) == 1
     assert "starts with #!" in problems[0] and "write_file" in problems[0]
+
+
+# -- Python written in a shell block ------------------------------------------------------------
+# Qwen2.5-Coder-1.5B sent this block 25 times: bash said "syntax error near unexpected token
+# `('" with a line number one higher each time, so no two results were the same.
+PYTHON_IN_BASH = ("```bash\ndef page_count(total_pages, pages_per_sheet):\n"
+                  "    return total_pages // pages_per_sheet + (total_pages % pages_per_sheet != 0)"
+                  "\n\nprint(page_count(11, 10))\n```")
+
+
+@pytest.mark.parametrize("body", [
+    "def f(x):\n    return x", "class Pages:\n    pass", "from math import ceil\nceil(1.5)",
+    "print(sum(range(3)))", 'if __name__ == "__main__":\n    main()',
+])
+def test_python_in_a_shell_block_is_not_run_and_the_model_is_told_how_to_save_it(
+    body: str,
+) -> None:
+    actions = read_actions(fence("bash", body), NAMES, shell_blocks=True)
+    assert actions.calls == [] and len(actions.problems) == 1
+    assert "holds Python code" in actions.problems[0]
+    assert "call write_file" in actions.problems[0]  # no file blocks: the tool is the way
+    with_files = read_actions(PYTHON_IN_BASH, NAMES, shell_blocks=True, file_blocks=True)
+    assert "path alone on the line above a ```python block" in with_files.problems[0]
+
+
+@pytest.mark.parametrize("body", [
+    "printf '%s\\n' a b", "python3 -c 'print(1)'", "import -window root shot.png",
+    "definitions=3; echo $definitions", "classify.sh input.txt",
+])
+def test_shell_that_only_resembles_python_still_runs(body: str) -> None:
+    assert calls_of(read_actions(fence("bash", body), NAMES, shell_blocks=True)) == [
+        ("bash", {SHELL_ARG: body})]
+
+
+# -- stop written without its fence -------------------------------------------------------------
+@pytest.mark.parametrize(("reply", "result"), [
+    ('stop "fixed the syntax error"', "fixed the syntax error"),  # Qwen2.5-Coder-1.5B, verbatim
+    ("It prints Hello, Ann! now.\nstop 'done'\n", "done"),
+    ("stop", ""),
+])
+def test_a_last_line_that_is_only_stop_is_the_stop_tool(reply: str, result: str) -> None:
+    actions = read_actions(reply, NAMES, shell_blocks=True)
+    assert calls_of(actions) == [("stop", {"result": result})]
+    assert "stop" not in actions.prose
+
+
+@pytest.mark.parametrize("reply", [
+    "stop the server first", 'stop "done" and then more', 'stop "done"\nthen more words',
+    "We should stop.", "```bash\nls\n```\nstop",  # a call already: the stop line is no second
+])
+def test_stop_in_prose_or_beside_a_call_is_no_bare_stop(reply: str) -> None:
+    assert [name for name, _ in calls_of(read_actions(reply, NAMES, shell_blocks=True))] \
+        in ([], ["bash"])
+
+
+def test_a_bare_stop_is_read_only_where_shell_blocks_are_actions() -> None:
+    assert read_actions('stop "done"', NAMES).calls == []
+
+
+# -- a tool written as a command ----------------------------------------------------------------
+def test_a_tool_written_as_a_command_in_a_shell_block_is_that_call() -> None:
+    # Qwen2.5-Coder-1.5B, told its #! block was a script's text, answered with this block.
+    reply = ("```bash\nwrite_file backup_name.sh '#!/bin/bash\necho \"backup-$1.tar.gz\"'\n"
+             'stop "what you did"\n```')
+    assert _read(reply) == ([("write_file", {"path": "backup_name.sh",
+                                            "content": '#!/bin/bash\necho "backup-$1.tar.gz"'})],
+                            [])
+    assert _read('```sh\nwrite_file notes.txt "two words"\n```') == (
+        [("write_file", {"path": "notes.txt", "content": "two words"})], [])
+
+
+@pytest.mark.parametrize("body", [
+    "write_file a.txt", "write_file a.txt b c", "write_file a.txt hi\nls",
+    "write_file 'a.txt hi", "echo write_file a.txt hi",
+])
+def test_commands_that_are_no_whole_tool_call_still_run_as_commands(body: str) -> None:
+    calls, _ = _read(fence("bash", body))
+    assert [name for name, _ in calls] == ["bash"]

@@ -304,3 +304,23 @@ def test_a_command_that_printed_nothing_says_it_succeeded_on_the_text_wire() -> 
     wire = to_text_wire(native)
     assert wire[-1]["content"] == ("Result of bash:\n(no output, exit status 0)\n\n"
                                    "Result of other:\n(no output)")
+
+
+def test_the_text_protocol_writes_a_file_from_a_fenced_block_under_its_path(
+    workspace: Path,
+) -> None:
+    script = '#!/bin/sh\necho "backup-$1.tar.gz"\n'
+    model = FakeModel([say(f"The script:\nbackup_name.sh\n```bash\n{script}```\nDone."),
+                       say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, sandbox = make_agent(model, workspace, tool_protocol="text",
+                                check_before_stop=False)
+    assert agent.run_until_stop("write backup_name.sh").reason == "stop"
+    assert (workspace / "backup_name.sh").read_text() == script
+    assert not any("backup-" in command for command in sandbox.commands)  # written, not run
+    prompt = model.requests[0]["messages"][0]["content"]
+    assert "hello.py\n```python\n" in prompt and '"name": "TOOL"' not in prompt
+    wire = model.requests[1]["messages"]
+    assert wire[2]["content"] == f"The script:\nbackup_name.sh\n```bash\n{script}```"
+    assert wire[3]["content"].startswith("Result of write_file:\nWrote 34 bytes to "
+                                         "backup_name.sh and made it executable (it starts "
+                                         "with #!)")
