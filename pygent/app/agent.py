@@ -42,6 +42,10 @@ REDRAW_TEMPERATURE = 1.0
 __all__ = ["AgentLoop", "RunResult", "takes_on_delta"]
 
 
+class _Rambling(Exception):
+    """Raised in the stream listener to end a reply that writes one line over and over."""
+
+
 class AgentLoop:
     """A conversation between a model and the tools, running in one runtime.
 
@@ -94,6 +98,7 @@ class AgentLoop:
         self._checked = True  # False: the next stop of this run is asked to check first
         self._rechecked = False  # True: a stop after a failed check was answered already
         self._idle_review = False  # True: the last review found nothing done yet
+        self._streamed: list[str] = []  # the text of the reply streaming now (unattended)
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
         self.conversation = Conversation(history.load() if history is not None else ())
         self._prompt_key: tuple[Any, ...] = ()
@@ -234,12 +239,20 @@ class AgentLoop:
         schemas = [] if self.tool_protocol == TEXT else self.tools.schemas()
         arguments = (self.request_messages(), self.model_name, schemas)
         if takes_on_delta(chat):
-            return chat(*arguments, on_delta=self._delta, **sampling)
+            self._streamed = []
+            try:
+                return chat(*arguments, on_delta=self._delta, **sampling)
+            except _Rambling:  # the stream is closed: keep what came, the loop redraws it
+                return Message(role="assistant", content="".join(self._streamed))
         return chat(*arguments, **sampling)
 
     def _delta(self, text: str) -> None:
         self._cancel.check()
         self.emit(AssistantDelta(text))
+        if self.unattended:
+            self._streamed.append(text)
+            if "\n" in text and rambles("".join(self._streamed)):
+                raise _Rambling  # a small model at temperature 0 would go on to its length cap
 
     def _take_reply(self, reply: Any) -> Message:
         """Record the reply, tell the listeners, and run the tools it calls."""

@@ -576,3 +576,41 @@ def test_repeated_lines_short_of_a_ramble_are_not_drawn_again(runtime: Runtime, 
     model = SamplingModel([say(text), calls(call("stop"))])
     agent(model, runtime).run_until_stop("go")
     assert REDRAW_TEMPERATURE not in model.temperatures
+
+
+class StreamingModel(SamplingModel):
+    """Streams each reply line by line, counting the lines it was allowed to send."""
+
+    def __init__(self, replies: list[object]) -> None:
+        super().__init__(replies)
+        self.sent: list[int] = []
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
+             temperature: Optional[float] = None, on_delta: Any = None) -> Any:
+        reply = super().chat(messages, model, tools, temperature)
+        self.sent.append(0)
+        for line in (reply.content or "").splitlines(keepends=True):
+            on_delta(line)
+            self.sent[-1] += 1
+        return reply
+
+
+def test_a_ramble_is_cut_off_while_it_streams(runtime: Runtime) -> None:
+    # Each such reply cost 70 s of 1,024 tokens; cut at the eighth copy, it costs a few lines.
+    ramble = "```bash\necho start\n" + "echo again >> a.txt\n" * 200
+    model = StreamingModel([say(ramble), say(ramble), calls(call("stop", {"result": "ok"}))])
+    loop = agent(model, runtime)
+    result = loop.run_until_stop("go")
+    assert model.sent[:2] == [9, 9]  # the opening lines, then seven copies: the eighth ends it
+    assert model.temperatures == [None, REDRAW_TEMPERATURE, None]
+    kept = [m.content for m in loop.conversation if m.role == "assistant"][0] or ""
+    assert kept.count("echo again") == 8 and result.reason == "stop"
+    assert not (runtime.workspace / "a.txt").exists()  # a cut block is no action
+
+
+def test_a_chat_streams_repeated_lines_whole(runtime: Runtime) -> None:
+    text = "Here they are:\n" + "hello\n" * 20
+    model = StreamingModel([say(text)])
+    loop = agent(model, runtime)
+    loop.step("print hello twenty times")
+    assert model.sent == [21]
