@@ -47,9 +47,8 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
                      '{"name": "TOOL", "arguments": {...}}\n```\nTools:')
         lines.extend(f"- {t.name}({_argument_list(t)}): {t.description}" for t in others)
     lines.append(WORKFLOW)
-    if STOP_TOOL in names:  # as a command: a JSON example here was copied as the first reply
-        stop = ('```bash\nstop "what you did"\n```' if SHELL_TOOL in names else
-                '```json\n{"name": "stop", "arguments": {"result": "what you did"}}\n```')
+    if STOP_TOOL in names:  # JSON: shown as a bash command, the 0.5B model stopped at once
+        stop = '```json\n{"name": "stop", "arguments": {"result": "what you did"}}\n```'
         lines.append(f"When the check shows the task is done, reply with:\n{stop}")
     return lines
 
