@@ -24,6 +24,11 @@ _PATH_LINE = re.compile(
     r"(?:\*\*|__|`)?:?[ \t]*"
 )
 _SCRIPT_SUFFIXES = (".sh", ".bash")
+#: First words that make a shell block under a path a command all the same.
+_COMMANDS = frozenset({
+    "awk", "bash", "cat", "cd", "chmod", "cp", "diff", "echo", "find", "git", "grep", "head",
+    "ls", "mkdir", "mv", "pip", "pip3", "printf", "pytest", "python", "python3", "rm", "sed",
+    "sh", "sort", "tail", "touch", "tr", "wc"})
 
 
 class Block(NamedTuple):
@@ -111,11 +116,19 @@ def _past_json_value(text: str, body_start: int, close: int) -> int:
     return close if stop <= close else text.find("```", stop)
 
 
+def _plain_text(body: str, name: str) -> bool:
+    """Whether a shell block's text reads as a file's lines rather than commands."""
+    words = body.split()
+    return bool(words) and name not in body and words[0] not in _COMMANDS
+
+
 def file_path(text: str, block: Block) -> Optional[str]:
     """The path named alone on the line over a closed fence, if the block is a file's text.
 
-    A blank line may come between. A shell block is a file only when the path ends in ``.sh``
-    or ``.bash`` or the text opens with ``#!``; otherwise it stays a command to run.
+    A blank line may come between. A shell block is a file when the path ends in ``.sh`` or
+    ``.bash``, or the text opens with ``#!``, or it never names the file and does not start
+    with a common command (Qwen2.5-Coder-1.5B put a list of names under ``names.txt`` in a
+    ``bash`` fence); otherwise it stays a command to run (``greet.py`` over ``python3 greet.py``).
     """
     head = text[: block.start]
     line_start = head.rfind("\n") + 1
@@ -136,6 +149,7 @@ def file_path(text: str, block: Block) -> Optional[str]:
         return None
     if block.label in SHELL_LANGS:
         body = text[block.body_start : block.body_end]
-        if not (path.endswith(_SCRIPT_SUFFIXES) or body.lstrip().startswith("#!")):
+        if not (path.endswith(_SCRIPT_SUFFIXES) or body.lstrip().startswith("#!")
+                or _plain_text(body, name)):
             return None
     return path

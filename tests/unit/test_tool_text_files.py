@@ -66,6 +66,17 @@ def test_a_shell_command_under_a_file_name_still_runs() -> None:
     assert calls_of(actions) == [("bash", {"cmd": "python3 greet.py Ann"})]
 
 
+def test_lines_that_are_no_commands_under_a_file_name_are_its_text() -> None:
+    # The 1.5B model put the names for names.txt in a bash fence under the file's name.
+    names = "Anna\nbob\nZoe\n"
+    assert calls_of(read(f"names.txt\n```bash\n{names}```")) == [
+        ("write_file", {"path": "names.txt", "content": names})]
+    assert calls_of(read("sorted.txt\n```bash\nsort -u names.txt\n```")) == [
+        ("bash", {"cmd": "sort -u names.txt"})]  # a common command: run
+    assert calls_of(read("sorted.txt\n```bash\nuniq names.txt > sorted.txt\n```")) == [
+        ("bash", {"cmd": "uniq names.txt > sorted.txt"})]  # names its file: run
+
+
 def test_a_json_call_under_a_file_name_is_the_call_and_other_json_is_the_file() -> None:
     call = '{"name": "bash", "arguments": {"cmd": "cat config.json"}}'
     assert calls_of(read(f"config.json\n```json\n{call}\n```")) == [
