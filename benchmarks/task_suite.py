@@ -211,7 +211,7 @@ class PygentHarness:
             return list(self.args.protocols)
         return [p for p in self.args.protocols if p == "native"]
 
-    def command(self, task: Task, workspace: Path, protocol: str) -> list[str]:
+    def command(self, task: Task, workspace: Path, protocol: str, run: int = 1) -> list[str]:
         """The exact command line of one run."""
         command = [sys.executable, "-m", "pygent", "run", task.text, "--backend", "openai",
                    "--no-docker", "--workspace", str(workspace),
@@ -221,17 +221,17 @@ class PygentHarness:
         if self.args.temperature is not None:
             command += ["--temperature", str(self.args.temperature)]
         if self.args.seed is not None:
-            command += ["--seed", str(self.args.seed)]
+            command += ["--seed", str(run_seed(self.args.seed, run))]
         return command
 
     def run(self, task: Task, workspace: Path, home: Path, base_url: str,
-            protocol: str) -> dict[str, Any]:
+            protocol: str, run: int = 1) -> dict[str, Any]:
         """One run; the result without the check."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYGENT_", "OPENAI_"))}  # only what the benchmark sets
         env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="local", HOME=str(home),
                    PYTHONPATH=str(ROOT), PYGENT_HISTORY_FILE=str(home / TRANSCRIPT))
-        done = run_killable(self.command(task, workspace, protocol), cwd=workspace, env=env,
+        done = run_killable(self.command(task, workspace, protocol, run), cwd=workspace, env=env,
                             timeout=self.args.timeout, split_stderr=True)
         return {**parse_totals(done.stderr), "exit_code": done.code,
                 "timed_out": done.timed_out, "seconds": round(done.seconds, 1),
@@ -277,7 +277,7 @@ class MiniHarness:
         return env
 
     def command(self, task_file: Path, workspace: Path, base_url: str,
-                trajectory: Path) -> list[str]:
+                trajectory: Path, run: int = 1) -> list[str]:
         """The exact command line of one run."""
         command = [str(self.python), str(DRIVER), "--task-file", str(task_file),
                    "--workspace", str(workspace), "--base-url", base_url,
@@ -285,13 +285,14 @@ class MiniHarness:
         if self.args.temperature is not None:
             command += ["--temperature", str(self.args.temperature)]
         if self.args.seed is not None:
-            command += ["--seed", str(self.args.seed)]
+            command += ["--seed", str(run_seed(self.args.seed, run))]
         return command
 
-    def run(self, task: Task, workspace: Path, home: Path, base_url: str) -> dict[str, Any]:
+    def run(self, task: Task, workspace: Path, home: Path, base_url: str,
+            run: int = 1) -> dict[str, Any]:
         """One run; steps are the agent's model calls, read from the driver's last line."""
         trajectory = home / MINI_TRAJECTORY
-        command = self.command(task.folder / "task.txt", workspace, base_url, trajectory)
+        command = self.command(task.folder / "task.txt", workspace, base_url, trajectory, run)
         done = run_killable(command, cwd=workspace, env=self.env(home),
                             timeout=self.args.timeout, split_stderr=True)
         summary: dict[str, Any] = {}
@@ -313,6 +314,12 @@ class MiniHarness:
                 "exit_code": done.code, "timed_out": done.timed_out,
                 "seconds": round(done.seconds, 1),
                 "stderr_tail": tail(done.stderr + done.output)}
+
+
+def run_seed(seed: int, run: int) -> int:
+    """Run N's seed: ``--seed`` for the first run, one more for each next, so that with a
+    temperature above 0 the runs are independent draws, and the same in both harnesses."""
+    return seed + run - 1
 
 
 def harness_configs(args: argparse.Namespace, pygent: Optional[PygentHarness]) -> list[str]:
@@ -362,9 +369,9 @@ def run_one(args: argparse.Namespace, spec: ModelSpec, task: Task, label: str, r
         home.mkdir()
         harness, _, protocol = label.partition("/")
         if harness == "pygent" and pygent is not None:
-            result = pygent.run(task, workspace, home, base_url, protocol)
+            result = pygent.run(task, workspace, home, base_url, protocol, run)
         elif mini is not None:
-            result = mini.run(task, workspace, home, base_url)
+            result = mini.run(task, workspace, home, base_url, run)
         else:
             raise ValueError(label)
         solved = check(task, workspace)
@@ -467,7 +474,7 @@ def print_facts(args: argparse.Namespace, specs: list[ModelSpec],
           f"cores here: {os.cpu_count()}")
     print(f"runs {args.runs}, max steps {args.max_steps}, timeout {args.timeout:g} s per run, "
           f"temperature {args.temperature if args.temperature is not None else 'server default'}"
-          f", seed {args.seed if args.seed is not None else 'server default'}")
+          f", seed {f'{args.seed} + run - 1' if args.seed is not None else 'server default'}")
     if pygent is not None:
         note = "" if pygent.supports["--tool-protocol"] else (
             " (this pygent has no --tool-protocol flag: native runs use its default, "
@@ -492,7 +499,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, default=15, help="model calls per run")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
     parser.add_argument("--temperature", type=float, help="sent by both harnesses if given")
-    parser.add_argument("--seed", type=int, help="sent by both harnesses if given")
+    parser.add_argument("--seed", type=int, help="sent by both harnesses if given, plus the "
+                        "run's number minus one (runs are greedy repeats at temperature 0: "
+                        "give --temperature too for independent runs)")
     parser.add_argument("--results", type=Path, help="JSON lines file to append to "
                         "(default: ~/.cache/pygent-bench/task_suite-DATE.jsonl)")
     parser.add_argument("--mini-venv", default=str(BENCH_CACHE / "mini-venv"),
