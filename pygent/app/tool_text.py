@@ -63,6 +63,8 @@ PYTHON_TEXT = ("the ```{label} block holds Python code, not a shell command, and
                "save it, {save}; to run it, save it to a file, then run python3 FILE")
 SAVE_AS_BLOCK = "put the file's path alone on the line above a ```{lang} block"
 SAVE_WITH_TOOL = "call write_file with the file's path and this text"
+NO_PATH = ("the ```{label} block has no file path on the line above it, so it was not saved: to "
+           "write it to a file, put the file's path alone on the line above the block")
 #: The last line of a reply that is only ``stop`` or ``stop "result"`` (the quotes needed:
 #: "stop the server" is prose).
 _BARE_STOP = re.compile(r"^[ \t]*stop(?:[ \t]+([\"'])[^\n]*\1)?[ \t]*\s*\Z", re.MULTILINE)
@@ -123,7 +125,21 @@ def read_actions(
         hits.extend(_shell_hits(untagged, scripts, names, file_blocks))
     if shell_blocks and _STOP_TOOL in names and not any(calls for _, _, calls, _ in hits):
         hits.extend(_bare_stop(bare))
+    if file_blocks and _WRITE_TOOL in names and not any(c or p for _, _, c, p in hits):
+        hits.extend(_pathless(untagged, blocks))
     return _gather(text, hits)
+
+
+def _pathless(text: str, blocks: list[Block]) -> list[_Hit]:
+    """A problem for the first file-like block with no path over it, in a reply with no
+    action: Qwen2.5-Coder-1.5B wrote config.json's new text under "I change the file." and
+    was only told that no action was found."""
+    for block in blocks:
+        body = text[block.body_start : block.body_end]
+        if block.closed and block.label not in SHELL_LANGS and body.strip() \
+                and not looks_like_schema(body):  # an echoed tool list is no file
+            return [(block.start, block.start, [], [NO_PATH.format(label=block.label)])]
+    return []
 
 
 def _bare_stop(text: str) -> list[_Hit]:

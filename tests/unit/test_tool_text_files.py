@@ -77,6 +77,19 @@ def test_lines_that_are_no_commands_under_a_file_name_are_its_text() -> None:
         ("bash", {"cmd": "uniq names.txt > sorted.txt"})]  # names its file: run
 
 
+def test_a_files_text_with_no_path_over_it_is_answered_with_how_to_save_it() -> None:
+    # Qwen2.5-Coder-1.5B: "I change the file." over config.json's whole new text, no path.
+    actions = read('I change the file.\n```json\n{"debug": true, "port": 8080}\n```')
+    assert actions.calls == [] and actions.problems == [
+        "the ```json block has no file path on the line above it, so it was not saved: to "
+        "write it to a file, put the file's path alone on the line above the block"]
+    assert read_actions("Try:\n```python\nprint(1)\n```", NAMES, shell_blocks=True).problems \
+        == []  # not the text protocol: no note
+    assert read("Run:\n```bash\nls\n```").problems == []  # a command, run
+    with_call = read('```python\nx = 1\n```\n```bash\nls\n```')
+    assert with_call.problems == [] and len(with_call.calls) == 1  # an action: no note
+
+
 def test_a_json_call_under_a_file_name_is_the_call_and_other_json_is_the_file() -> None:
     call = '{"name": "bash", "arguments": {"cmd": "cat config.json"}}'
     assert calls_of(read(f"config.json\n```json\n{call}\n```")) == [
