@@ -32,12 +32,15 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import STUCK_AFTER, RunGuide, interactive_note, rambles
+from .run_guide import STUCK_AFTER, RunGuide, failure_tip, interactive_note, rambles
 from .text_protocol import SHELL_TOOL, TEXT, failed, nudge, problems_note, to_text_wire
 from .tool_text import TextActions, read_actions
 
 #: The temperature a reply is drawn again at when it repeats a looping action.
 REDRAW_TEMPERATURE = 1.0
+#: Stops refused while the task's check fails, after the first review (with no check and
+#: nothing changed, one): Qwen2.5-Coder-1.5B said "all tests pass" over a failing test.
+RECHECKS = 3
 
 __all__ = ["AgentLoop", "RunResult", "takes_on_delta"]
 
@@ -96,7 +99,7 @@ class AgentLoop:
         self._stopped, self._stop_result = False, ""
         self._asked: Optional[str] = None  # the question of an ask_user call in the last reply
         self._checked = True  # False: the next stop of this run is asked to check first
-        self._rechecked = False  # True: a stop after a failed check was answered already
+        self._rechecks = 0  # stops after a failed check answered so far in this run
         self._idle_review = False  # True: the last review found nothing done yet
         self._streamed: list[str] = []  # the text of the reply streaming now (unattended)
         self._last_failed: Optional[str] = None  # the failed tool of the last reply, if any
@@ -372,8 +375,9 @@ class AgentLoop:
                 self._checked = not self._idle_review
                 return answer
             self._checked = True  # stopped twice with nothing done: on to the recheck
-        if call.function.name == STOP_TOOL and self.guide.failing and not self._rechecked:
-            self._rechecked = True  # once: a check that cannot pass must not hold the run
+        if call.function.name == STOP_TOOL and self.guide.failing and self._rechecks < (
+                RECHECKS if self.guide.check_fails else 1):  # a failing check holds it longer
+            self._rechecks += 1
             still = self.guide.recheck()
             if still is not None:
                 self.guide.refused(call.function.name, call.function.arguments)
@@ -411,7 +415,7 @@ class AgentLoop:
         max_steps = self.max_steps if max_steps is None else max_steps
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         self.unattended = unattended
-        self._checked, self._rechecked = not (unattended and self.check_before_stop), False
+        self._checked, self._rechecks = not (unattended and self.check_before_stop), 0
         self._idle_review = False
         self.guide.start(text, review=not self._checked)
         with self._cancel.running():
@@ -469,7 +473,8 @@ class AgentLoop:
         if self.unattended and name != STOP_TOOL:  # small models loop: say so
             output = self.guide.repeated(name, raw, output) or output
             note = "" if instead is not None else editor or (
-                "" if failed(output, is_error) else self.guide.unchanged(watched))
+                failure_tip(name, output) if failed(output, is_error)
+                else self.guide.unchanged(watched))
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error

@@ -59,6 +59,9 @@ MAX_CHECKS = 2
 #: The shell's line count in its errors ("main: line 7: nano: command not found"), which
 #: grows with every command, so the same failure would never look the same.
 _SHELL_LINE = re.compile(r"^(\S+: )line \d+: ", re.MULTILINE)
+#: Memory addresses in Python's object reprs ("<... object at 0x7f195fa62e50>"), new each run:
+#: pip offline printed a fresh one per retry and Qwen2.5-Coder-1.5B ran it 14 times.
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 #: Programs that wait for a person at a terminal; a small model reaches for them to edit.
 INTERACTIVE = frozenset({"nano", "pico", "vi", "vim", "nvim", "emacs", "joe", "mcedit", "micro",
                          "less", "more", "top", "htop"})
@@ -77,6 +80,16 @@ START_NOW = ("Nothing is done yet. Make the change the task asks for now (write 
 #: A file name in a task's words: ``config.json``, ``src/app.py``, ``.gitignore``.
 _FILE_NAME = re.compile(r"(?<![\w/.*-])(?:[\w-]+/)*(?:\.?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5}|"
                         r"\.[A-Za-z][\w-]+)(?![\w/-])")
+#: A path with a folder in a task's words: ``webapp/tests``, ``src/app.py``, ``build/out/``.
+_FOLDER_PATH = re.compile(r"(?<![\w/.:-])(?:[\w-]+(?:\.[\w-]+)*/)+[\w-]+(?:\.[\w-]+)*/?(?![\w/-])")
+MAX_MISSING = 5  # named paths looked up for the review, so a long task costs few commands
+MISSING = "the task names these, which do not exist yet: {names}."
+#: After a failed check, "call stop if it is right" sent Qwen2.5-Coder-1.5B from cat to stop
+#: and back, greedily, until its steps ran out.
+FIX_NOW = ("The task's check still fails, so the task is not done: next, change the file to "
+           "fix it (write its whole new text, or edit it with sed -i), then run the check.")
+NOT_DONE = ("The task is not done yet, as the answer to your stop said: make what it asks for "
+            "now, then check it.")
 CHECK_CHANGE = ("If the result is what the task asks for, call stop; if not, change something "
                 "else, then run the program or the test again.")
 
@@ -108,32 +121,35 @@ class RunGuide:
         self.task = ""
         self._seen: set[str] = set()
         self._refused: set[str] = set()
-        self._done: set[tuple[str, str, str, int]] = set()
+        #: Actions run, with their output and writes before them -> checksums after them.
+        self._done: dict[tuple[str, str, str, int], Optional[tuple[Optional[str], ...]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
         self._writes = 0  # successful writes seen: the same command after one is no repeat
         self._idle = False  # the write being run left its file as it was: it counts as none
         self._before: Optional[dict[str, str]] = None
         self._checks: list[str] = []  # the commands the task names, run at the first stop
         self.failing = False  # the last review saw a check fail, or no change: stop once more
+        self.check_fails = False  # the last review or recheck ran the task's check: it failed
         self.idle = False  # the last review found nothing done (no write, no change, no check)
 
     def start(self, task: Optional[str], review: bool) -> None:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
-        self._seen, self._refused, self._done, self._writes = set(), set(), set(), 0
+        self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
         self._tried.clear()
         self._before = self._files() if review else None
         self._checks = task_checks(self.task) if review else []
-        self.failing = self.idle = False
+        self.failing = self.idle = self.check_fails = False
 
     def saw(self, name: str, arguments: str, ok: bool) -> None:
         """Count the files a call looked at or wrote as seen."""
         args = _arguments(arguments)
+        command = args.get("cmd") if name == "bash" else None
         if _written_path(name, args):
             self._seen.add(_clean(_written_path(name, args)))
             self._writes += ok and not self._idle
         self._idle = False
-        if ok and name == "bash" and isinstance(args.get("cmd"), str):
+        if ok and isinstance(command, str):
             try:
                 words = shlex.split(args["cmd"], comments=True)
             except ValueError:
@@ -163,11 +179,27 @@ class RunGuide:
         conversation repeat itself, which small models then copy."""
         action = self._action(name, arguments)
         self._tried[action] += 1
-        key = (*action[:2], _SHELL_LINE.sub(r"\1", output), self._writes)
-        if key in self._done:
-            return REPEATED.format(next=CHECK_CHANGE if self._changed() else MAKE_CHANGE)
-        self._done.add(key)
+        key = (*action[:2], _same_output(output), self._writes)
+        stamp = self._stamp(name, arguments)
+        if key in self._done and self._done[key] == stamp:
+            advice = FIX_NOW if self.check_fails else NOT_DONE if self.failing else (
+                CHECK_CHANGE if self._changed() else MAKE_CHANGE)
+            return REPEATED.format(next=advice)
+        self._done[key] = stamp
         return ""
+
+    def _stamp(self, name: str, arguments: str) -> Optional[tuple[Optional[str], ...]]:
+        """Checksums of the files a command that may write names, after it ran (None for any
+        other): ``sed -i`` prints nothing and adds a line each time, which is no repeat."""
+        command = _arguments(arguments).get("cmd")
+        if name != "bash" or not isinstance(command, str) or not _MAY_WRITE.search(command):
+            return None
+        try:
+            words = shlex.split(command, comments=True)
+        except ValueError:
+            words = _WORD.findall(command)
+        files = [word for word in dict.fromkeys(words) if _PATH_WORD.fullmatch(word)]
+        return tuple(self._sandbox(_inside(path, "cksum")) for path in files[:MAX_STAMPED])
 
     def refused(self, name: str, arguments: str) -> None:
         """Count a refused stop as a loop already: the same stop again, nothing written since,
@@ -216,6 +248,7 @@ class RunGuide:
         ran, verdict = self._run_checks()
         self.idle = verdict is None and changed == UNCHANGED and not self._writes
         self.failing = verdict if verdict is not None else self.idle
+        self.check_fails = bool(verdict)
         if ran:
             lines.append(f"The task's check, run now:\n{ran}")
         if verdict:
@@ -229,6 +262,11 @@ class RunGuide:
             lines.append("If the result is what the task asks for, call stop again; if not, "
                          "fix it.")
         else:
+            missing = self._missing_paths()
+            if missing:  # Qwen2.5-Coder-1.5B made one of three folders a task named, and stopped
+                self.failing = True
+                said = MISSING.format(names=", ".join(missing))
+                lines.append(said[0].upper() + said[1:])
             lines.append("Run the program or the test the task names (or print the file) and "
                          "read the result. If it is right, call stop again; if not, fix it.")
         return "\n".join(lines)
@@ -241,7 +279,13 @@ class RunGuide:
         """The answer to a stop after a review that found a check failing or nothing changed:
         None once the check passes (or, with no check run, once something changed)."""
         ran, verdict = self._run_checks()
+        self.check_fails = bool(verdict)
         if verdict is None:
+            missing = self._missing_paths()
+            if missing:
+                self.failing = True
+                return (f"Not stopped: {MISSING.format(names=', '.join(missing))} Make them; "
+                        "if the task needs none of them, call stop again and say why.")
             self.failing = self.nothing_done()
             return None if not self.failing else (
                 "Not stopped: the workspace is still as it was when the task began. Make the "
@@ -316,10 +360,24 @@ class RunGuide:
             text = self._head(name) if name in before else None
             if text is not None:
                 parts.append(f"--- {name} holds:\n{_shown(text)}")
-            elif name not in before and len(name.rsplit(".", 1)[-1]) > 1 \
-                    and not name.startswith(".") and self._missing(name):  # not ".tar.gz"
+            elif name not in before and _output_name(name) and self._missing(name):
                 parts.append(f"--- {name} does not exist yet.")
         return parts
+
+    def _missing_paths(self) -> list[str]:
+        """The paths the task names that nothing is at yet: those with a folder in them, and
+        file names (``total.txt``) that no file anywhere in the workspace has."""
+        named = dict.fromkeys(_clean(m.group(0)) for m in _FOLDER_PATH.finditer(self.task))
+        paths = [name for name in named if re.search("[A-Za-z]", name)
+                 and not name.startswith("..")]
+        now = self._files()  # None: no listing, so no telling where a bare name would be
+        have = {name.rsplit("/", 1)[-1] for name in now or {}}
+        files = [_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task)
+                 if now is not None and not re.match(r"\.\w", self.task[m.end():])]
+        files = [name for name in files
+                 if "/" not in name and name not in have and _output_name(name)]
+        return [name for name in list(dict.fromkeys(paths + files))[:MAX_MISSING]
+                if self._missing(name)]
 
     def _missing(self, name: str) -> bool:
         """Whether nothing at all, not even a dangling link, is at ``name``."""
@@ -356,6 +414,33 @@ def _inside(path: str, command: str) -> str:
     quoted = shlex.quote(path)
     return (f'p=$(realpath -e -- {quoted}) && case "$p" in "$(pwd -P)"/*) '
             f'test -f "$p" && ! test -L {quoted} && {command} -- "$p";; *) exit 3;; esac')
+
+
+#: Commands that may change files without the guide seeing a write: redirection, sed -i, mv...
+_MAY_WRITE = re.compile(r">|\bsed\b[^|;&]*\s-i|\b(?:mv|cp|rm|touch|mkdir|tee|chmod|truncate|"
+                        r"patch|perl|git|pip|python3?)\b")
+_PATH_WORD = re.compile(r"(?!-)[\w./-]*[\w-]\.[\w]+|(?!-)[\w.-]+/[\w./-]+")  # a.py, src/x
+MAX_STAMPED = 4  # files checksummed after a command that may write, so a long one costs little
+#: mkdir without -p under a folder that is not there yet: Qwen2.5-Coder-1.5B sent it twice.
+_MKDIR_PARENT = re.compile(r"^mkdir: cannot create directory .*: No such file or directory$",
+                           re.MULTILINE)
+MKDIR_TIP = "[mkdir -p makes the missing parent folders too.]"
+
+
+def failure_tip(name: str, output: str) -> str:
+    """A hint for a failure whose fix a small model does not know ('' if none)."""
+    return MKDIR_TIP if name == "bash" and _MKDIR_PARENT.search(output) else ""
+
+
+def _output_name(name: str) -> bool:
+    """Whether a file name in a task may be a file to make (not ``.gz`` of ``.tar.gz``, not
+    ``e.g``)."""
+    return len(name.rsplit(".", 1)[-1]) > 1 and not name.startswith(".")
+
+
+def _same_output(output: str) -> str:
+    """The output with what differs between two runs of one failing command taken out."""
+    return _ADDRESS.sub("0x", _SHELL_LINE.sub(r"\1", output))
 
 
 def rambles(text: Optional[str], times: int = RAMBLE_LINES) -> bool:

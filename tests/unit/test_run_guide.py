@@ -14,9 +14,17 @@ from typing import Any, Optional
 
 import pytest
 
-from pygent.app.agent import REDRAW_TEMPERATURE, AgentLoop
+from pygent.app.agent import RECHECKS, REDRAW_TEMPERATURE, AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
-from pygent.app.run_guide import CHECK_CHANGE, MAKE_CHANGE, REPEATED, RunGuide, task_checks
+from pygent.app.run_guide import (
+    CHECK_CHANGE,
+    FIX_NOW,
+    MAKE_CHANGE,
+    NOT_DONE,
+    REPEATED,
+    RunGuide,
+    task_checks,
+)
 from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, call, calls, say
@@ -169,6 +177,30 @@ def test_a_first_change_after_an_idle_review_is_reviewed_then_the_next_stop_ends
     assert "Nothing is done yet." in idle
     assert "Changed or new: new.txt\n--- new.txt now holds:\nmade" in review
     assert result.reason == "stop" and result.text == "made it"
+
+
+def test_the_review_names_the_paths_the_task_asks_for_that_are_missing_and_holds_the_stop(
+        runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B made webapp/src/webapp of three folders the task named, and stopped.
+    made = calls(call("bash", {"cmd": "mkdir -p webapp/src/webapp && touch webapp/README.md"}))
+    more = calls(call("bash", {"cmd": "mkdir -p webapp/tests webapp/docs src && touch "
+                                      "src/app.py total.txt"}))
+    look = calls(call("bash", {"cmd": "ls webapp"}))
+    model = FakeModel([made, look, calls(call("stop")), look, calls(call("stop")), more,
+                       calls(call("stop", {"result": "made"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop(
+        "Make folders webapp/src/webapp, webapp/tests and webapp/docs/, src/app.py, "
+        "../up/x.txt, 1/2, a README.md in webapp and total.txt, e.g. from pages.py or out.tar.gz.")
+    review = tool_texts(loop, "stop")[0]
+    assert ("The task names these, which do not exist yet: webapp/tests, webapp/docs, "
+            "src/app.py, total.txt.\nRun the program") in review  # README.md is in webapp
+    assert tool_texts(loop, "stop")[1] == (
+        "Not stopped: the task names these, which do not exist yet: webapp/tests, webapp/docs, "
+        "src/app.py, total.txt. Make them; if the task needs none of them, call stop again "
+        "and say why.")
+    assert result.reason == "stop" and result.text == "made"
+    assert tool_texts(loop, "bash")[2] == REPEATED.format(next=NOT_DONE)  # not "call stop"
 
 
 def test_a_sandbox_whose_listing_fails_gives_the_plain_review(runtime: Runtime) -> None:
@@ -408,28 +440,41 @@ def test_python_caches_are_no_change_and_binary_files_are_not_shown(runtime: Run
     assert listing is not None and "--- blob.bin now holds:\n(binary data, not text)" in listing
 
 
-def test_a_stop_while_the_check_still_fails_is_answered_once_more(runtime: Runtime) -> None:
+def test_a_stop_while_the_check_still_fails_is_answered_three_times_more(
+        runtime: Runtime) -> None:
     (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
-    model = FakeModel([calls(call("stop")), calls(call("stop")),
-                       calls(call("stop", {"result": "cannot fix it"}))])
+    model = FakeModel([calls(call("stop"))] * (1 + RECHECKS)
+                      + [calls(call("stop", {"result": "cannot fix it"}))])
     loop = agent(model, runtime, check_before_stop=True)
     result = loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
-    recheck = tool_texts(loop, "stop")[1]
-    assert recheck.startswith("Not stopped: the check still fails.\n$ python3 test_pages.py\n")
-    assert "AssertionError" in recheck
-    assert result.reason == "stop" and result.text == "cannot fix it"  # a third stop ends it
+    rechecks = tool_texts(loop, "stop")[1:-1]
+    assert len(rechecks) == RECHECKS
+    assert all(text.startswith("Not stopped: the check still fails.\n$ python3 test_pages.py\n")
+               and "AssertionError" in text for text in rechecks)
+    assert result.reason == "stop" and result.text == "cannot fix it"  # then a stop ends it
+
+
+def test_a_repeat_after_a_failed_check_is_told_to_fix_not_to_stop(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B went cat, stop, cat, stop: "call stop if it is right" led it back.
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    look = calls(call("bash", {"cmd": "cat pages.py"}))
+    model = FakeModel([look, calls(call("stop")), look, calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    again = tool_texts(loop, "bash")[1]
+    assert again == REPEATED.format(next=FIX_NOW)
 
 
 def test_a_check_runs_in_the_starting_folder_and_reads_no_input(runtime: Runtime) -> None:
     (runtime.workspace / "sub").mkdir()
     (runtime.workspace / "ask.py").write_text("print(input('name? '))\n")
-    model = FakeModel([calls(call("bash", {"cmd": "cd sub"})), calls(call("stop")),
-                       calls(call("stop")), calls(call("stop"))])
+    model = FakeModel([calls(call("bash", {"cmd": "cd sub"}))]
+                      + [calls(call("stop"))] * (2 + RECHECKS))
     loop = agent(model, runtime, check_before_stop=True)
     result = loop.run_until_stop("Make python3 ask.py work.")
     review = tool_texts(loop, "stop")[0]
     assert "$ python3 ask.py\nname? Traceback" in review and "EOFError" in review
-    assert result.reason == "stop"  # the recheck failed too, and the third stop is taken
+    assert result.reason == "stop"  # the rechecks failed too, and the stop after them is taken
     assert runtime.run("pwd").output.strip().endswith("/sub")  # the shell stays where it was
 
 
@@ -519,6 +564,41 @@ def test_the_same_failure_on_another_shell_line_is_still_a_repeat(runtime: Runti
     loop = agent(model, runtime)
     loop.run_until_stop("go")
     assert tool_texts(loop, "bash")[1].startswith("The same action gave this same result")
+
+
+def test_the_same_failure_with_new_memory_addresses_is_still_a_repeat(runtime: Runtime) -> None:
+    # pip with no network names a new "object at 0x7f..." in each retry line.
+    command = "python3 -c 'print(object()); raise SystemExit(1)'"
+    again = calls(call("bash", {"cmd": command}))
+    loop = agent(FakeModel([again, again, calls(call("stop"))]), runtime)
+    loop.run_until_stop("go")
+    first, second = tool_texts(loop, "bash")[:2]
+    assert "object object at 0x" in first
+    assert second.startswith("The same action gave this same result")
+
+
+def test_mkdir_under_a_missing_folder_gets_the_tip_to_use_p(runtime: Runtime) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "mkdir webapp/tests webapp/docs"})),
+                       calls(call("bash", {"cmd": "mkdir x/y || true"})), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    failed, ignored = tool_texts(loop, "bash")
+    assert failed.endswith("[exit status 1]\n[mkdir -p makes the missing parent folders too.]")
+    assert "mkdir -p" not in ignored  # it did not fail: no advice
+
+
+def test_a_silent_command_that_changes_a_file_each_time_is_no_repeat(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B's sed -i added one more import line each time, and was told the
+    # same action "changes nothing".
+    grows = calls(call("bash", {"cmd": "sed -i '1s/^/# more\\n/' pages.py"}))
+    same = calls(call("bash", {"cmd": "sed -i 's/nothing-here/x/' pages.py"}))
+    model = FakeModel([grows, grows, same, same, calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    texts = tool_texts(loop, "bash")
+    assert (runtime.workspace / "pages.py").read_text().startswith("# more\n# more\n")
+    assert not texts[1].startswith("The same action")
+    assert texts[3].startswith("The same action gave this same result")  # a true no-op
 
 
 def test_commands_that_only_resemble_editors_get_no_note(runtime: Runtime) -> None:
