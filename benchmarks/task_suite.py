@@ -225,12 +225,14 @@ class PygentHarness:
         return command
 
     def run(self, task: Task, workspace: Path, home: Path, base_url: str,
-            protocol: str, run: int = 1) -> dict[str, Any]:
+            protocol: str, run: int = 1, model_file: Optional[Path] = None) -> dict[str, Any]:
         """One run; the result without the check."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYGENT_", "OPENAI_"))}  # only what the benchmark sets
         env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="local", HOME=str(home),
                    PYTHONPATH=str(ROOT), PYGENT_HISTORY_FILE=str(home / TRANSCRIPT))
+        if model_file is not None:  # what --local-model with this file would choose
+            env["PYGENT_EXAMPLE_TASK"] = "1" if example_task_for(model_file) else "0"
         done = run_killable(self.command(task, workspace, protocol, run), cwd=workspace, env=env,
                             timeout=self.args.timeout, split_stderr=True)
         return {**parse_totals(done.stderr), "exit_code": done.code,
@@ -316,6 +318,17 @@ class MiniHarness:
                 "stderr_tail": tail(done.stderr + done.output)}
 
 
+def example_task_for(model_file: Path) -> bool:
+    """Whether pygent shows the example task to this model when it serves the file itself;
+    over a server it cannot tell the model's size, so the benchmark says it."""
+    try:
+        from pygent.app.settings import Settings
+        from pygent.container import resolve_example_task
+    except ImportError:  # an older pygent, without the setting
+        return False
+    return resolve_example_task(Settings(local_model=str(model_file)))
+
+
 def run_seed(seed: int, run: int) -> int:
     """Run N's seed: ``--seed`` for the first run, one more for each next, so that with a
     temperature above 0 the runs are independent draws, and the same in both harnesses."""
@@ -369,7 +382,7 @@ def run_one(args: argparse.Namespace, spec: ModelSpec, task: Task, label: str, r
         home.mkdir()
         harness, _, protocol = label.partition("/")
         if harness == "pygent" and pygent is not None:
-            result = pygent.run(task, workspace, home, base_url, protocol, run)
+            result = pygent.run(task, workspace, home, base_url, protocol, run, spec.path())
         elif mini is not None:
             result = mini.run(task, workspace, home, base_url, run)
         else:
@@ -479,7 +492,9 @@ def print_facts(args: argparse.Namespace, specs: list[ModelSpec],
         note = "" if pygent.supports["--tool-protocol"] else (
             " (this pygent has no --tool-protocol flag: native runs use its default, "
             "text runs are skipped)")
-        print(f"pygent protocols: {' '.join(pygent.protocols()) or 'none'}{note}")
+        print(f"pygent protocols: {' '.join(pygent.protocols()) or 'none'}{note}; example "
+              "task: " + ", ".join(f"{spec.key} {'on' if example_task_for(spec.path()) else 'off'}"
+                                   for spec in specs) + " (as --local-model would choose)")
     if mini is not None:
         print(f"mini-swe-agent {mini.version()} (mini_textbased.yaml) from {mini.venv}")
     print(f"results: {results}", flush=True)

@@ -67,6 +67,23 @@ def resolve_tool_protocol(settings: Settings) -> str:
     return "text" if settings.local_model else "native"
 
 
+#: Model files under this size get no example task by default: Qwen2.5-Coder-0.5B (491 MB)
+#: copied it word for word (it created double.py), while the 1.5B model (1.1 GB) gained by it.
+EXAMPLE_MIN_BYTES = 1_000_000_000
+
+
+def resolve_example_task(settings: Settings) -> bool:
+    """Unset means on, except for a local model file under :data:`EXAMPLE_MIN_BYTES`."""
+    if settings.example_task is not None:
+        return settings.example_task
+    if not settings.local_model:
+        return True
+    try:
+        return Path(settings.local_model).expanduser().stat().st_size >= EXAMPLE_MIN_BYTES
+    except OSError:  # the local model's own check says what is wrong with the file
+        return False
+
+
 def resolve_model_name(settings: Settings) -> str:
     """The model name requests carry: a local model's file name (no ``.gguf``) unless one is set."""
     if settings.local_model and settings.model == DEFAULT_MODEL:
@@ -358,6 +375,7 @@ class Container(containers.DeclarativeContainer):
         recover_text_tool_calls=settings.provided.recover_text_tool_calls,
         tool_protocol=providers.Callable(resolve_tool_protocol, settings),
         text_reply_limit=settings.provided.text_reply_limit,
+        example_task=providers.Callable(resolve_example_task, settings),
         check_before_stop=providers.Callable(resolve_check_before_stop, settings),
         read_before_write=providers.Callable(resolve_read_before_write, settings),
         max_steps=settings.provided.max_steps,

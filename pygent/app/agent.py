@@ -33,7 +33,15 @@ from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
 from .run_guide import STUCK_AFTER, RunGuide, failure_tip, interactive_note, rambles
-from .text_protocol import SHELL_TOOL, TEXT, failed, nudge, problems_note, to_text_wire
+from .text_protocol import (
+    SHELL_TOOL,
+    TEXT,
+    failed,
+    nudge,
+    problems_note,
+    to_text_wire,
+    with_example,
+)
 from .tool_text import TextActions, read_actions
 
 #: The temperature a reply is drawn again at when it repeats a looping action.
@@ -71,6 +79,7 @@ class AgentLoop:
         recover_text_tool_calls: bool = True,
         tool_protocol: str = "native",
         text_reply_limit: int = 3,
+        example_task: bool = True,
         check_before_stop: bool = False,
         read_before_write: bool = False,
         max_steps: int = 20,
@@ -88,6 +97,7 @@ class AgentLoop:
         self.recover_text_tool_calls = recover_text_tool_calls
         self.tool_protocol = tool_protocol  # "native": tool schemas; "text": fenced actions
         self.text_reply_limit = text_reply_limit  # text replies in a row an unattended run takes
+        self.example_task = example_task  # text protocol: a solved task before the conversation
         self.check_before_stop = check_before_stop  # an unattended run's first stop: check first
         self.read_before_write = read_before_write  # unattended: show a file before overwriting
         #: What the run has seen and changed, for those answers; the task's checks pass the guard.
@@ -170,7 +180,10 @@ class AgentLoop:
         """What the next model request sends: the system prompt, then the conversation."""
         messages = self.conversation.to_openai()
         messages.insert(0, self.system_message())
-        return to_text_wire(messages) if self.tool_protocol == TEXT else messages
+        if self.tool_protocol != TEXT:
+            return messages
+        wire = to_text_wire(messages)
+        return with_example(wire, self.tools.names()) if self.example_task else wire
 
     # -- the loop -------------------------------------------------------------------------
     def step(self, text: Optional[str] = None) -> Message:

@@ -144,6 +144,12 @@ class Settings:
         "doc": "How tools reach the model: native (tool schemas, tool_calls replies), text "
                "(tools described in the prompt, calls written as text), or auto (text with "
                "local_model, else native)."})
+    example_task: Optional[bool] = field(default=None, metadata={
+        "env": "PYGENT_EXAMPLE_TASK", "project": True,
+        "doc": "With the text protocol, show the model a short solved task (look, write the "
+               "file, run the check, stop) as earlier turns before the conversation (unset: "
+               "on, except for a local_model file under 1 GB: models that small copy it word "
+               "for word)."})
     text_reply_limit: int = field(default=3, metadata={"env": "PYGENT_TEXT_REPLY_LIMIT",
         "project": True,
         "doc": "Replies without a tool call in a row that an unattended run accepts "

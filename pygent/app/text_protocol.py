@@ -53,6 +53,41 @@ def text_tools_prompt(tools: Sequence[ToolSpec]) -> list[str]:
     return lines
 
 
+#: A short solved task, sent as real turns before the conversation: shown the same steps as
+#: prose in the system prompt, Qwen2.5-Coder-1.5B wrote made-up results after its action.
+EXAMPLES = (
+    ("Example task (done already; its files are not in your workspace): python3 double.py 4 "
+     "should print 8 but prints 44. Fix double.py.", (
+         "I look at the file first.\n```bash\ncat double.py\n```",
+         "Result of bash:\nimport sys\nprint(sys.argv[1] * 2)",
+         "The argument is text, so * 2 repeats it. I write the whole file again, with int().\n"
+         "double.py\n```python\nimport sys\nprint(int(sys.argv[1]) * 2)\n```",
+         "Result of write_file:\nWrote 39 bytes to double.py",
+         "Now I run the check the task names.\n```bash\npython3 double.py 4\n```",
+         "Result of bash:\n8",
+         '```json\n{"name": "stop", "arguments": {"result": "double.py now turns its argument '
+         'into a number: python3 double.py 4 prints 8"}}\n```',
+     )),
+)
+REAL_TASK = "Now your task, in your workspace:\n"
+
+
+def with_example(wire: list[dict[str, Any]], names: Sequence[str]) -> list[dict[str, Any]]:
+    """The wire with the example tasks after the system prompt, when their tools are all here."""
+    if not {SHELL_TOOL, WRITE_TOOL, STOP_TOOL} <= set(names):
+        return wire
+    at = 1 if wire and wire[0].get("role") == "system" else 0
+    if at >= len(wire) or wire[at].get("role") != "user":
+        return wire
+    turns: list[dict[str, Any]] = []
+    for task, replies in EXAMPLES:
+        turns.append({"role": "user", "content": task})
+        turns += [{"role": "assistant" if i % 2 == 0 else "user", "content": text}
+                  for i, text in enumerate(replies)]
+    first = {**wire[at], "content": REAL_TASK + str(wire[at].get("content") or "")}
+    return [*wire[:at], *turns, first, *wire[at + 1:]]
+
+
 def _argument_list(tool: ToolSpec) -> str:
     properties = tool.parameters.get("properties")
     if not isinstance(properties, dict):

@@ -110,6 +110,7 @@ PROBES: dict[str, tuple[Any, Check]] = {
                                 or pytest.fail()),
     "tool_protocol": ("text", lambda a, p: a.tool_protocol == "text" or pytest.fail()),
     "text_reply_limit": (5, lambda a, p: a.text_reply_limit == 5 or pytest.fail()),
+    "example_task": (False, lambda a, p: a.example_task is False or pytest.fail()),
     "check_before_stop": (False, lambda a, p: a.check_before_stop is False or pytest.fail()),
     "read_before_write": (True, lambda a, p: a.read_before_write is True or pytest.fail()),
     "ask_user": (True, lambda a, p: "ask_user" in a.tools.names() or pytest.fail()),

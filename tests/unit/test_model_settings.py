@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from pygent.app.settings import Settings, load_settings
-from pygent.container import resolve_backend, resolve_model_name, resolve_tool_protocol
+from pygent.container import (
+    EXAMPLE_MIN_BYTES,
+    resolve_backend,
+    resolve_example_task,
+    resolve_model_name,
+    resolve_tool_protocol,
+)
 from pygent.domain.errors import ConfigError
 from pygent.entrypoints import web
 from pygent.entrypoints.cli import build_parser, load_cli_settings
@@ -182,3 +188,17 @@ def test_a_local_models_name_is_its_file_name_unless_a_model_is_named() -> None:
     assert resolve_model_name(Settings(local_model=gguf)) == "qwen2.5-coder-1.5b-instruct-q4_k_m"
     assert resolve_model_name(Settings(local_model=gguf, model="mine")) == "mine"
     assert resolve_model_name(Settings()) == "gpt-4.1-mini"
+
+
+def test_the_example_task_is_on_unless_a_local_model_file_is_small(tmp_path: Path) -> None:
+    # Qwen2.5-Coder-0.5B (491 MB) copied the example word for word; the 1.5B (1.1 GB) gained.
+    small, large = tmp_path / "small.gguf", tmp_path / "large.gguf"
+    small.write_bytes(b"GGUF" + bytes(100))
+    with large.open("wb") as out:
+        out.truncate(EXAMPLE_MIN_BYTES)  # sparse: no disk used
+    assert resolve_example_task(Settings()) is True  # a server's model: size unknown
+    assert resolve_example_task(Settings(local_model=str(large))) is True
+    assert resolve_example_task(Settings(local_model=str(small))) is False
+    assert resolve_example_task(Settings(local_model=str(tmp_path / "gone.gguf"))) is False
+    assert resolve_example_task(Settings(local_model=str(small), example_task=True)) is True
+    assert resolve_example_task(Settings(example_task=False)) is False

@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import pytest
+
 from pygent.app.agent import AgentLoop
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import LISTING
-from pygent.app.text_protocol import to_text_wire
+from pygent.app.text_protocol import EXAMPLES, to_text_wire
 from pygent.domain.events import Notice
 from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
@@ -130,7 +132,7 @@ def test_the_text_protocol_sends_no_schemas_and_runs_one_action_per_reply(
 ) -> None:
     two = "First:\n```bash\necho one\n```\nthen\n```bash\necho two\n```"
     model = FakeModel([say(two), say('```json\n{"name": "stop", "arguments": {}}\n```')])
-    agent, sandbox = make_agent(model, workspace, tool_protocol="text")
+    agent, sandbox = make_agent(model, workspace, tool_protocol="text", example_task=False)
     assert agent.run_until_stop("go").reason == "stop"
     assert sandbox.commands == ["echo one"]
     first = model.requests[0]
@@ -141,6 +143,44 @@ def test_the_text_protocol_sends_no_schemas_and_runs_one_action_per_reply(
     assert second[2]["content"] == "First:\n```bash\necho one\n```"  # what ran, no more
     assert "tool_calls" not in second[2]
     assert second[3]["content"] == "Result of bash:\none"
+
+
+def test_the_text_protocol_shows_a_solved_example_task_before_the_conversation(
+    workspace: Path,
+) -> None:
+    # Told the steps in the system prompt, Qwen2.5-Coder-1.5B wrote made-up results; shown
+    # them as earlier turns, it looked, wrote whole files and ran checks (5 to 8 of 14 tasks).
+    model = FakeModel([say("```bash\necho one\n```"),
+                       say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, _ = make_agent(model, workspace, tool_protocol="text")
+    agent.run_until_stop("go")
+    wire = model.requests[1]["messages"]
+    roles = [m["role"] for m in wire]
+    assert roles == ["system"] + ["user", "assistant"] * 5 + ["user"]
+    assert wire[1]["content"] == EXAMPLES[0][0]
+    assert "its files are not in your workspace" in EXAMPLES[0][0]
+    assert "double.py\n```python\nimport sys\n" in wire[4]["content"]  # a file block
+    assert '```json\n{"name": "stop"' in wire[8]["content"]
+    assert wire[9]["content"] == "Now your task, in your workspace:\ngo"
+    assert wire[10]["content"] == "```bash\necho one\n```"
+    assert [m.content for m in agent.conversation][:1] == ["go"]  # the history has no example
+    wrote = "import sys\nprint(int(sys.argv[1]) * 2)\n"
+    assert f"Wrote {len(wrote)} bytes to double.py" in wire[5]["content"]
+
+
+@pytest.mark.parametrize("options", [{"example_task": False}, {"tool_protocol": "native"},
+                                     {"tools": ToolRegistry([builtin_tools()[0]])}])
+def test_no_example_when_switched_off_native_or_without_its_tools(
+    workspace: Path, options: dict[str, object],
+) -> None:
+    model = FakeModel([say("done")])
+    sandbox = FakeSandbox(workspace)
+    settings: dict[str, object] = {"tool_protocol": "text", "tools": ToolRegistry(builtin_tools()),
+                                   **options}
+    agent = AgentLoop(model, Runtime(sandbox=sandbox), **settings)  # type: ignore[arg-type]
+    agent.step("go")
+    assert all(EXAMPLES[0][0] not in str(m.get("content"))
+               for m in model.requests[0]["messages"])
 
 
 def test_a_guess_written_after_the_first_action_is_not_kept(workspace: Path) -> None:
@@ -314,7 +354,7 @@ def test_the_text_protocol_writes_a_file_from_a_fenced_block_under_its_path(
     model = FakeModel([say(f"The script:\nbackup_name.sh\n```bash\n{script}```\nDone."),
                        say('```json\n{"name": "stop", "arguments": {}}\n```')])
     agent, sandbox = make_agent(model, workspace, tool_protocol="text",
-                                check_before_stop=False)
+                                check_before_stop=False, example_task=False)
     assert agent.run_until_stop("write backup_name.sh").reason == "stop"
     assert (workspace / "backup_name.sh").read_text() == script
     assert not any("backup-" in command for command in sandbox.commands)  # written, not run
