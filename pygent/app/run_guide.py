@@ -40,6 +40,12 @@ WRITE_TOOL = "write_file"
 #: ``.git`` and ``__pycache__`` are left out: running a program is no change to the task.
 LISTING = ("pwd -P && find . \\( -path ./.git -o -name __pycache__ \\) -prune -o -type f "
            "-printf '%T@ %s %p\\n'")
+#: The checksum of every file when a run begins, so that a file written back with its own
+#: text does not count as changed; only for a workspace of at most MAX_SUMMED files.
+SUMS = ("find . \\( -path ./.git -o -name __pycache__ \\) -prune -o -type f -size -2M "
+        "-exec cksum -- {} +")
+MAX_SUMMED = 200
+MAX_COMPARED = 20
 SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
 CHECK_SECONDS = 30  # a command the task names, run at the first stop
@@ -74,9 +80,9 @@ _HEREDOC_WRITE = re.compile(r"\s*cat\s*>\s*(['\"]?)([^\s'\"<>|;&]+)\1\s*<<")
 REPEATED = ("The same action gave this same result before, shown above; doing it again changes "
             "nothing. {next}")
 MAKE_CHANGE = ("Nothing in the workspace has changed yet: next, make the change the task asks "
-               "for (write the file's whole new text, or edit it with sed -i).")
+               "for (write the file's whole new text).")
 START_NOW = ("Nothing is done yet. Make the change the task asks for now (write the file's "
-             "whole new text, or edit it with sed -i), then check it.")
+             "whole new text), then check it.")
 #: A file name in a task's words: ``config.json``, ``src/app.py``, ``.gitignore``.
 _FILE_NAME = re.compile(r"(?<![\w/.*-])(?:[\w-]+/)*(?:\.?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5}|"
                         r"\.[A-Za-z][\w-]+)(?![\w/-])")
@@ -87,7 +93,7 @@ MISSING = "the task names these, which do not exist yet: {names}."
 #: After a failed check, "call stop if it is right" sent Qwen2.5-Coder-1.5B from cat to stop
 #: and back, greedily, until its steps ran out.
 FIX_NOW = ("The task's check still fails, so the task is not done: next, change the file to "
-           "fix it (write its whole new text, or edit it with sed -i), then run the check.")
+           "fix it (write its whole new text), then run the check.")
 NOT_DONE = ("The task is not done yet, as the answer to your stop said: make what it asks for "
             "now, then check it.")
 CHECK_CHANGE = ("If the result is what the task asks for, call stop; if not, change something "
@@ -127,6 +133,7 @@ class RunGuide:
         self._writes = 0  # successful writes seen: the same command after one is no repeat
         self._idle = False  # the write being run left its file as it was: it counts as none
         self._before: Optional[dict[str, str]] = None
+        self._sums: dict[str, str] = {}  # name -> "crc size" when the run began
         self._checks: list[str] = []  # the commands the task names, run at the first stop
         self.failing = False  # the last review saw a check fail, or no change: stop once more
         self.check_fails = False  # the last review or recheck ran the task's check: it failed
@@ -138,6 +145,8 @@ class RunGuide:
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
         self._tried.clear()
         self._before = self._files() if review else None
+        self._sums = self._checksums() if self._before is not None \
+            and len(self._before) <= MAX_SUMMED else {}
         self._checks = task_checks(self.task) if review else []
         self.failing = self.idle = self.check_fails = False
 
@@ -253,8 +262,8 @@ class RunGuide:
             lines.append(f"The task's check, run now:\n{ran}")
         if verdict:
             lines.extend(self._named_files())
-            lines.append("It fails: fix that (write the file's whole new text, or edit it with "
-                         "sed -i), then run it again.")
+            lines.append("It fails: fix that (write the file's whole new text), then run it "
+                         "again.")
         elif changed == UNCHANGED and not self._writes:
             lines.extend(self._named_files())
             lines.append(START_NOW)
@@ -336,6 +345,8 @@ class RunGuide:
         if now.pop("") != self._before.get(""):
             return None  # the shell is in another folder now: names would not compare
         made = sorted(name for name in now if self._before.get(name) != now[name])
+        same = self._same_as_before(made)
+        made = [name for name in made if name not in same]
         gone = sorted(name for name in self._before if name and name not in now)
         if not made and not gone:
             return UNCHANGED
@@ -349,6 +360,34 @@ class RunGuide:
             if text is not None:  # gone again: the names above still say it changed
                 parts.append(f"--- {name} now holds:\n{_shown(text)}")
         return "\n".join(parts)
+
+    def _checksums(self) -> dict[str, str]:
+        """name -> "crc size" of every file, from :data:`SUMS` ({} when it failed)."""
+        listing = self._sandbox(SUMS) or ""
+        sums = {}
+        for line in listing.splitlines():
+            crc, _, rest = line.partition(" ")
+            size, _, name = rest.partition(" ")
+            if name:
+                sums[_clean(name)] = f"{crc} {size}"
+        return sums
+
+    def _same_as_before(self, names: list[str]) -> set[str]:
+        """Of files the listing calls changed, those whose bytes are as the run found them: a
+        file written again with its own text (Qwen2.5-Coder-1.5B "converted" inventory.py
+        that way) is no change."""
+        known = [name for name in names if name in self._sums][:MAX_COMPARED]
+        if not known:
+            return set()
+        loop = " ".join(shlex.quote(name) for name in known)
+        now = self._sandbox(f'for f in {loop}; do test -f "$f" && ! test -L "$f" && '
+                            'cksum -- "$f"; done; true')
+        sums = {}
+        for line in (now or "").splitlines():
+            crc, _, rest = line.partition(" ")
+            size, _, name = rest.partition(" ")
+            sums[_clean(name)] = f"{crc} {size}"
+        return {name for name in known if sums.get(name) == self._sums[name]}
 
     def _named_files(self) -> list[str]:
         """The files the task names, as they are: what a model that stopped before acting
@@ -473,10 +512,9 @@ def interactive_note(name: str, arguments: str) -> tuple[str, Optional[str]]:
     files = [word for word in words[1:] if not word.startswith(("-", "+"))]
     if len(files) == 1 and not set(str(command)) & set(";&|<>$`\n"):
         return (f"[{words[0]} waits for a person to type, and nobody can here, so this is "
-                f"{files[0]} shown with cat instead. To change it, write its whole new text, "
-                "or edit it with sed -i.]", f"cat -- {shlex.quote(files[0])}")
+                f"{files[0]} shown with cat instead. To change it, write its whole new text.]", f"cat -- {shlex.quote(files[0])}")
     return (f"[{words[0]} waits for a person to type, and nobody can here. To change a file, "
-            "write its whole new text, or edit it with sed -i.]"), None
+            "write its whole new text.]"), None
 
 
 def _written_path(name: str, args: dict[str, Any]) -> str:

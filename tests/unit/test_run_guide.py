@@ -162,7 +162,7 @@ def test_a_stop_before_any_change_is_shown_the_files_the_task_names(runtime: Run
     assert ".log" not in review.split("The task:")[0] and "--- e.g" not in review
     assert "--- sales.csv" not in review  # three files at most, in the task's order
     assert review.endswith("Nothing is done yet. Make the change the task asks for now (write "
-                           "the file's whole new text, or edit it with sed -i), then check it.")
+                           "the file's whole new text), then check it.")
 
 
 def test_a_first_change_after_an_idle_review_is_reviewed_then_the_next_stop_ends_the_run(
@@ -201,6 +201,30 @@ def test_the_review_names_the_paths_the_task_asks_for_that_are_missing_and_holds
         "and say why.")
     assert result.reason == "stop" and result.text == "made"
     assert tool_texts(loop, "bash")[2] == REPEATED.format(next=NOT_DONE)  # not "call stop"
+
+
+def test_a_file_written_back_with_its_own_text_is_no_change(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B "converted" inventory.py by writing it out unchanged; the review
+    # said "Changed or new: inventory.py", and it stopped.
+    model = FakeModel([calls(call("bash", {"cmd": "cat pages.py"})), write("pages.py", PAGES),
+                       calls(call("stop")), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Indent pages.py with spaces.")
+    review = tool_texts(loop, "stop")[0]
+    assert "Nothing in the workspace has changed since the task began." in review
+    assert "Changed or new" not in review
+
+
+def test_a_file_changed_then_written_back_as_it_began_is_no_change_but_others_are(
+        runtime: Runtime) -> None:
+    back = calls(call("bash", {"cmd": "echo more >> pages.py && cat pages.py && "
+                                      "echo made > new.txt"}))
+    model = FakeModel([back, write("pages.py", PAGES), calls(call("stop")),
+                       calls(call("stop", {"result": "ok"}))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("go")
+    review = tool_texts(loop, "stop")[0]
+    assert "Changed or new: new.txt\n" in review and "pages.py now holds" not in review
 
 
 def test_a_sandbox_whose_listing_fails_gives_the_plain_review(runtime: Runtime) -> None:
@@ -416,8 +440,8 @@ def test_the_first_stop_runs_the_check_the_task_names(runtime: Runtime) -> None:
     assert "AssertionError: page_count(7, 3)" in review and "[exit status 1]" in review
     # Qwen2.5-Coder-1.5B ran the test first and never read pages.py: the review shows it.
     assert f"--- pages.py holds:\n{PAGES}" in review
-    assert review.endswith("It fails: fix that (write the file's whole new text, or edit it "
-                           "with sed -i), then run it again.")
+    assert review.endswith("It fails: fix that (write the file's whole new text), then run it "
+                           "again.")
     assert result.reason == "stop" and result.text == "fixed"
     assert len(model.requests) == 3  # the fix passed the check: the second stop ended the run
 
@@ -540,8 +564,7 @@ def test_an_editor_on_one_file_shows_the_file_instead(runtime: Runtime, command:
     editor = command.split()[0]
     assert tool_texts(loop, "bash")[0] == (
         f"[{editor} waits for a person to type, and nobody can here, so this is pages.py "
-        "shown with cat instead. To change it, write its whole new text, or edit it with "
-        f"sed -i.]\n{PAGES}".rstrip("\n"))
+        f"shown with cat instead. To change it, write its whole new text.]\n{PAGES}".rstrip("\n"))
     call_made = [m for m in loop.conversation if m.role == "assistant"][0].tool_calls
     assert call_made and command in call_made[0].function.arguments  # the model's call is kept
 
@@ -554,7 +577,7 @@ def test_an_editor_on_no_single_file_gets_a_note_after_its_output(runtime: Runti
     loop.run_until_stop("fix pages.py")
     answer = tool_texts(loop, "bash")[0]
     assert answer.endswith("waits for a person to type, and nobody can here. To change a file, "
-                           "write its whole new text, or edit it with sed -i.]")
+                           "write its whole new text.]")
 
 
 def test_the_same_failure_on_another_shell_line_is_still_a_repeat(runtime: Runtime) -> None:
