@@ -128,7 +128,7 @@ class RunGuide:
         self._seen: set[str] = set()
         self._refused: set[str] = set()
         #: Actions run, with their output and writes before them -> checksums after them.
-        self._done: dict[tuple[str, str, str, int], Optional[tuple[Optional[str], ...]]] = {}
+        self._done: dict[tuple[str, str, str, int], Optional[dict[str, str]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
         self._writes = 0  # successful writes seen: the same command after one is no repeat
         self._idle = False  # the write being run left its file as it was: it counts as none
@@ -145,7 +145,7 @@ class RunGuide:
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
         self._tried.clear()
         self._before = self._files() if review else None
-        self._sums = self._checksums() if self._before is not None \
+        self._sums = _sums(self._sandbox(SUMS)) if self._before is not None \
             and len(self._before) <= MAX_SUMMED else {}
         self._checks = task_checks(self.task) if review else []
         self.failing = self.idle = self.check_fails = False
@@ -159,11 +159,7 @@ class RunGuide:
             self._writes += ok and not self._idle
         self._idle = False
         if ok and isinstance(command, str):
-            try:
-                words = shlex.split(args["cmd"], comments=True)
-            except ValueError:
-                words = _WORD.findall(args["cmd"])
-            self._seen.update(_clean(word) for word in words)
+            self._seen.update(_clean(word) for word in _words(command))
 
     def file_before(self, name: str, arguments: str) -> Optional[tuple[str, str]]:
         """The file an action is about to write and its checksum now, if it is a file."""
@@ -197,18 +193,14 @@ class RunGuide:
         self._done[key] = stamp
         return ""
 
-    def _stamp(self, name: str, arguments: str) -> Optional[tuple[Optional[str], ...]]:
+    def _stamp(self, name: str, arguments: str) -> Optional[dict[str, str]]:
         """Checksums of the files a command that may write names, after it ran (None for any
         other): ``sed -i`` prints nothing and adds a line each time, which is no repeat."""
         command = _arguments(arguments).get("cmd")
         if name != "bash" or not isinstance(command, str) or not _MAY_WRITE.search(command):
             return None
-        try:
-            words = shlex.split(command, comments=True)
-        except ValueError:
-            words = _WORD.findall(command)
-        files = [word for word in dict.fromkeys(words) if _PATH_WORD.fullmatch(word)]
-        return tuple(self._sandbox(_inside(path, "cksum")) for path in files[:MAX_STAMPED])
+        files = [word for word in dict.fromkeys(_words(command)) if _PATH_WORD.fullmatch(word)]
+        return self._cksums(files[:MAX_STAMPED])
 
     def refused(self, name: str, arguments: str) -> None:
         """Count a refused stop as a loop already: the same stop again, nothing written since,
@@ -361,33 +353,24 @@ class RunGuide:
                 parts.append(f"--- {name} now holds:\n{_shown(text)}")
         return "\n".join(parts)
 
-    def _checksums(self) -> dict[str, str]:
-        """name -> "crc size" of every file, from :data:`SUMS` ({} when it failed)."""
-        listing = self._sandbox(SUMS) or ""
-        sums = {}
-        for line in listing.splitlines():
-            crc, _, rest = line.partition(" ")
-            size, _, name = rest.partition(" ")
-            if name:
-                sums[_clean(name)] = f"{crc} {size}"
-        return sums
-
     def _same_as_before(self, names: list[str]) -> set[str]:
         """Of files the listing calls changed, those whose bytes are as the run found them: a
         file written again with its own text (Qwen2.5-Coder-1.5B "converted" inventory.py
         that way) is no change."""
         known = [name for name in names if name in self._sums][:MAX_COMPARED]
-        if not known:
-            return set()
-        loop = " ".join(shlex.quote(name) for name in known)
-        now = self._sandbox(f'for f in {loop}; do test -f "$f" && ! test -L "$f" && '
-                            'cksum -- "$f"; done; true')
-        sums = {}
-        for line in (now or "").splitlines():
-            crc, _, rest = line.partition(" ")
-            size, _, name = rest.partition(" ")
-            sums[_clean(name)] = f"{crc} {size}"
-        return {name for name in known if sums.get(name) == self._sums[name]}
+        now = self._cksums(known)
+        return {name for name in known if now.get(name) == self._sums[name]}
+
+    def _cksums(self, names: list[str]) -> dict[str, str]:
+        """name -> "crc size" for those of ``names`` that are regular files, not links, inside
+        the shell's folder, in one command ({} for no names, or when it failed)."""
+        if not names:
+            return {}
+        quoted = " ".join(shlex.quote(name) for name in names)
+        return _sums(self._sandbox(
+            f'for f in {quoted}; do p=$(realpath -e -- "$f") && case "$p" in "$(pwd -P)"/*) '
+            'test -f "$p" && ! test -L "$f" && s=$(cksum < "$p") && '
+            'printf \'%s %s\\n\' "$s" "$f";; esac; done; true'))
 
     def _named_files(self) -> list[str]:
         """The files the task names, as they are: what a model that stopped before acting
@@ -477,6 +460,25 @@ def _output_name(name: str) -> bool:
     return len(name.rsplit(".", 1)[-1]) > 1 and not name.startswith(".")
 
 
+def _words(command: str) -> list[str]:
+    """A command's words, as the shell would split them (roughly, when it cannot)."""
+    try:
+        return shlex.split(command, comments=True)
+    except ValueError:
+        return _WORD.findall(command)
+
+
+def _sums(text: Optional[str]) -> dict[str, str]:
+    """name -> "crc size" from lines of ``crc size name`` (cksum's own form)."""
+    sums = {}
+    for line in (text or "").splitlines():
+        crc, _, rest = line.partition(" ")
+        size, _, name = rest.partition(" ")
+        if name:
+            sums[_clean(name)] = f"{crc} {size}"
+    return sums
+
+
 def _same_output(output: str) -> str:
     """The output with what differs between two runs of one failing command taken out."""
     return _ADDRESS.sub("0x", _SHELL_LINE.sub(r"\1", output))
@@ -512,7 +514,8 @@ def interactive_note(name: str, arguments: str) -> tuple[str, Optional[str]]:
     files = [word for word in words[1:] if not word.startswith(("-", "+"))]
     if len(files) == 1 and not set(str(command)) & set(";&|<>$`\n"):
         return (f"[{words[0]} waits for a person to type, and nobody can here, so this is "
-                f"{files[0]} shown with cat instead. To change it, write its whole new text.]", f"cat -- {shlex.quote(files[0])}")
+                f"{files[0]} shown with cat instead. To change it, write its whole new text.]",
+                f"cat -- {shlex.quote(files[0])}")
     return (f"[{words[0]} waits for a person to type, and nobody can here. To change a file, "
             "write its whole new text.]"), None
 
