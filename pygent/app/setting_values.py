@@ -33,7 +33,7 @@ def coerce(name: str, value: Any, default: Any) -> Any:
             raise TypeError("must be a table of strings")
         return {str(k): str(v) for k, v in value.items()}
     if name in ("use_docker", "confine", "check_before_stop", "read_before_write", "ask_user",
-                "task_tools"):
+                "task_tools", "example_task"):
         return parse_bool(value)
     if name == "task_personas":
         return parse_personas(value)

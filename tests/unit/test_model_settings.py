@@ -202,3 +202,23 @@ def test_the_example_task_is_on_unless_a_local_model_file_is_small(tmp_path: Pat
     assert resolve_example_task(Settings(local_model=str(tmp_path / "gone.gguf"))) is False
     assert resolve_example_task(Settings(local_model=str(small), example_task=True)) is True
     assert resolve_example_task(Settings(example_task=False)) is False
+
+
+@pytest.mark.parametrize(("given", "expected"), [("0", False), ("false", False), ("1", True)])
+def test_the_example_task_setting_reads_a_yes_or_no_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch, given: str, expected: bool) -> None:
+    # "0" was once kept as the string "0", which is true: the 0.5B model got the example.
+    monkeypatch.setenv("PYGENT_EXAMPLE_TASK", given)
+    assert load_settings().example_task is expected
+
+
+def test_every_yes_or_no_setting_reads_0_as_no() -> None:
+    # A new Optional[bool] setting must be named in coerce's list of yes-or-no settings.
+    from dataclasses import fields
+
+    from pygent.app.setting_values import coerce
+    flags = [f for f in fields(Settings) if str(f.type) in ("Optional[bool]", "bool")]
+    assert {f.name for f in flags} >= {"example_task", "check_before_stop", "use_docker"}
+    for f in flags:
+        assert coerce(f.name, "0", f.default) is False, f.name
+        assert coerce(f.name, "yes", f.default) is True, f.name
