@@ -32,7 +32,13 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import STUCK_AFTER, RunGuide, failure_tip, interactive_note, rambles
+from .run_guide import (
+    STUCK_AFTER,
+    RunGuide,
+    failure_tip,
+    interactive_note,
+    rambles,
+)
 from .text_protocol import (
     SHELL_TOOL,
     TEXT,
@@ -486,8 +492,8 @@ class AgentLoop:
         if self.unattended and name != STOP_TOOL:  # small models loop: say so
             output = self.guide.repeated(name, raw, output) or output
             note = "" if instead is not None else editor or (
-                failure_tip(name, output) if failed(output, is_error)
-                else self.guide.unchanged(watched))
+                failure_tip(name, output, self.guide.folder) if failed(output, is_error)
+                else self.guide.unchanged(watched) or self.guide.typed_number(name, raw))
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error

@@ -96,6 +96,8 @@ FIX_NOW = ("The task's check still fails, so the task is not done: next, change 
            "fix it (write its whole new text), then run the check.")
 NOT_DONE = ("The task is not done yet, as the answer to your stop said: make what it asks for "
             "now, then check it.")
+READ_AGAIN = ("Next, write {path} again, whole and fixed: {path} alone on a line, then a "
+              "fenced block with all of its new text; then run the check.")
 CHECK_CHANGE = ("If the result is what the task asks for, call stop; if not, change something "
                 "else, then run the program or the test again.")
 
@@ -127,6 +129,7 @@ class RunGuide:
         self.task = ""
         self._seen: set[str] = set()
         self._refused: set[str] = set()
+        self._typed: set[str] = set()  # files whose text is a number the model typed
         #: Actions run, with their output and writes before them -> checksums after them.
         self._done: dict[tuple[str, str, str, int], Optional[dict[str, str]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
@@ -137,18 +140,26 @@ class RunGuide:
         self._checks: list[str] = []  # the commands the task names, run at the first stop
         self.failing = False  # the last review saw a check fail, or no change: stop once more
         self.check_fails = False  # the last review or recheck ran the task's check: it failed
+        self.fix_target = ""  # the file the last failed check's traceback points at
         self.idle = False  # the last review found nothing done (no write, no change, no check)
+
+    @property
+    def folder(self) -> str:
+        """The folder the run began in, as the sandbox names it ('' when not looked at)."""
+        return (self._before or {}).get("", "")
 
     def start(self, task: Optional[str], review: bool) -> None:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
+        self._typed = set()
         self._tried.clear()
         self._before = self._files() if review else None
         self._sums = _sums(self._sandbox(SUMS)) if self._before is not None \
             and len(self._before) <= MAX_SUMMED else {}
         self._checks = task_checks(self.task) if review else []
         self.failing = self.idle = self.check_fails = False
+        self.fix_target = ""
 
     def saw(self, name: str, arguments: str, ok: bool) -> None:
         """Count the files a call looked at or wrote as seen."""
@@ -178,6 +189,22 @@ class RunGuide:
         return (f"[{path} already held exactly this text: nothing changed. If the task needs "
                 "a change there, write a different text.]")
 
+    def typed_number(self, name: str, arguments: str) -> str:
+        """A note for a file written as one number the model typed, which the first stop's
+        review asks about again: Qwen2.5-Coder-1.5B read sales.csv and wrote 39.50 and 44.00
+        as the total of its amounts, which is 53 ('' for any other action)."""
+        args = _arguments(arguments)
+        path, content = _written_path(name, args), args.get("content")
+        if name == WRITE_TOOL and path and isinstance(content, str) and _NUMBER.fullmatch(content):
+            self._typed.add(_clean(path))
+            return TYPED_NUMBER.format(path=path)
+        command = args.get("cmd")
+        written = {_clean(path)} if path else set()
+        if name == "bash" and isinstance(command, str) and _MAY_WRITE.search(command):
+            written |= {_clean(word.lstrip(">")) for word in _words(command)}  # awk > x
+        self._typed -= written
+        return ""
+
     def repeated(self, name: str, arguments: str, output: str) -> str:
         """What to answer, instead of the output, to an action that gave the same result
         before in this run ('' if it did not): the output once more would make the
@@ -187,11 +214,19 @@ class RunGuide:
         key = (*action[:2], _same_output(output), self._writes)
         stamp = self._stamp(name, arguments)
         if key in self._done and self._done[key] == stamp:
-            advice = FIX_NOW if self.check_fails else NOT_DONE if self.failing else (
-                CHECK_CHANGE if self._changed() else MAKE_CHANGE)
-            return REPEATED.format(next=advice)
+            return REPEATED.format(next=self._next_step(name, arguments))
         self._done[key] = stamp
         return ""
+
+    def _next_step(self, name: str, arguments: str) -> str:
+        """What to do instead of an action that changes nothing, from what the run knows."""
+        if self.check_fails:  # name the file: Qwen2.5-Coder-1.5B ran cat textutils.py eleven
+            # times, told each time to change "the file", while the check said what it lacked
+            path = self.fix_target or _read_file(name, arguments)
+            return READ_AGAIN.format(path=path) if path and not _is_test(path) else FIX_NOW
+        if self.failing:
+            return NOT_DONE
+        return CHECK_CHANGE if self._changed() else MAKE_CHANGE
 
     def _stamp(self, name: str, arguments: str) -> Optional[dict[str, str]]:
         """Checksums of the files a command that may write names, after it ran (None for any
@@ -268,8 +303,13 @@ class RunGuide:
                 self.failing = True
                 said = MISSING.format(names=", ".join(missing))
                 lines.append(said[0].upper() + said[1:])
-            lines.append("Run the program or the test the task names (or print the file) and "
-                         "read the result. If it is right, call stop again; if not, fix it.")
+            if self._typed:
+                self.failing = True
+                lines.append(STILL_TYPED.format(paths=", ".join(sorted(self._typed))))
+            else:
+                lines.append("Run the program or the test the task names (or print the file) "
+                             "and read the result. If it is right, call stop again; if not, "
+                             "fix it.")
         return "\n".join(lines)
 
     def nothing_done(self) -> bool:
@@ -305,6 +345,7 @@ class RunGuide:
             return "", None
         shown: list[str] = []
         verdict: Optional[bool] = None
+        self.fix_target = ""
         for command in self._checks:
             refused = self.refusal(command)  # deny rules and confirmation hold here too
             if refused is not None:
@@ -325,7 +366,10 @@ class RunGuide:
                 else NO_OUTPUT
             if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
                 output += f"\n({command.split()[0]} is not executable: chmod +x makes it so)"
-            shown.append(f"$ {command}\n{output}")
+            tip = traceback_tip(result.output, folder) if failed_now else ""
+            if failed_now and not self.fix_target:
+                self.fix_target = fix_target(result.output, folder)
+            shown.append(f"$ {command}\n{output}" + (f"\n{tip}" if tip else ""))
         return "\n".join(shown), verdict
 
     def _changes(self) -> Optional[str]:
@@ -449,9 +493,91 @@ _MKDIR_PARENT = re.compile(r"^mkdir: cannot create directory .*: No such file or
 MKDIR_TIP = "[mkdir -p makes the missing parent folders too.]"
 
 
-def failure_tip(name: str, output: str) -> str:
-    """A hint for a failure whose fix a small model does not know ('' if none)."""
-    return MKDIR_TIP if name == "bash" and _MKDIR_PARENT.search(output) else ""
+#: A Python traceback's frame: ``  File "/w/main.py", line 2, in <module>`` and its code line.
+_FRAME = re.compile(r'^  File "(?P<path>/[^"\n]+)", line (?P<line>\d+)(?:, in [^\n]*)?\n'
+                    r"(?:    (?P<code>[^\n]+)\n)?", re.MULTILINE)
+_NO_NAME = re.compile(r"^ImportError: cannot import name '(?P<name>\w+)' from '[\w.]+' "
+                      r"\((?P<path>/[^)\n]+)\)$", re.MULTILINE)
+_LIBRARY = ("/lib/python", "/site-packages/", "/dist-packages/")
+
+
+def _read_file(name: str, arguments: str) -> str:
+    """The one file a ``cat FILE`` action reads ('' for any other action)."""
+    command = _arguments(arguments).get("cmd")
+    words = _words(command) if name == "bash" and isinstance(command, str) else []
+    if len(words) != 2 or words[0] != "cat" or not _PATH_WORD.fullmatch(words[1]):
+        return ""
+    return words[1]
+
+
+#: A file's whole text that is one number: a total or a count, which small models add up wrongly.
+_NUMBER = re.compile(r"\s*[-+]?(?:\d[\d,]*)?\.?\d+\s*")
+TYPED_NUMBER = ("[You typed this number yourself. If it is a count, a sum or any result worked "
+                "out from data, let a command work it out (wc -l, awk, python3 -c) and send its "
+                "output to {path} with >.]")
+STILL_TYPED = ("{paths} still holds a number you typed yourself, and a small model's sums and "
+               "counts are often wrong: work it out with a command (wc -l, awk, python3 -c) "
+               "and send its output there with >, then call stop again.")
+
+
+def failure_tip(name: str, output: str, folder: str = "") -> str:
+    """A hint for a failure whose fix a small model does not know ('' if none); paths are
+    said from ``folder``, the run's, when they lie in it."""
+    if name == "bash" and _MKDIR_PARENT.search(output):
+        return MKDIR_TIP
+    return traceback_tip(output, folder)
+
+
+def traceback_tip(output: str, folder: str = "") -> str:
+    """Where a Python traceback failed in the user's own files, said plainly: given the whole
+    traceback, Qwen2.5-Coder-1.5B kept rewriting the module it had renamed a function in
+    while the error was on line 2 of main.py ('' when no frame is the user's)."""
+    found = _user_frames(output, folder)
+    if found is None:
+        return ""
+    frames, root = found
+    last = frames[-1]
+    path = posixpath.relpath(last["path"], root)
+    code = f": `{last['code'].strip()}`" if last["code"] else ""
+    tip = f"[The error is in {path}, line {last['line']}{code}."
+    missing = _NO_NAME.search(output)
+    if missing and missing["path"].startswith(root + "/"):
+        tip += f" {posixpath.relpath(missing['path'], root)} has no {missing['name']}."
+    elif _is_test(path):  # told only where, the model wrote pages.py's text into the test
+        tip += " That line is the test; fix the code it tests, not the test."
+    return tip + "]"
+
+
+def fix_target(output: str, folder: str = "") -> str:
+    """The file a failed Python check points at: the last of the user's frames, or when that
+    is a test (not what to fix), the module it could not import a name from ('' if none)."""
+    found = _user_frames(output, folder)
+    if found is None:
+        return ""
+    frames, root = found
+    path = posixpath.relpath(frames[-1]["path"], root)
+    missing = _NO_NAME.search(output)
+    if _is_test(path) and missing and missing["path"].startswith(root + "/"):
+        path = posixpath.relpath(missing["path"], root)
+    return "" if _is_test(path) else path
+
+
+def _user_frames(output: str, folder: str = "") -> Optional[tuple[list[re.Match[str]], str]]:
+    """A traceback's frames in the user's files (not Python's library), and the folder their
+    paths are said from: ``folder`` if it holds them all, else the one they share."""
+    frames = [m for m in _FRAME.finditer(output)
+              if not any(part in m["path"] for part in _LIBRARY)]
+    if not frames:
+        return None
+    if folder and all(m["path"].startswith(folder.rstrip("/") + "/") for m in frames):
+        return frames, folder.rstrip("/")
+    return frames, posixpath.commonpath([posixpath.dirname(m["path"]) for m in frames])
+
+
+def _is_test(path: str) -> bool:
+    """Whether a file is a test, which a task's fix should leave alone."""
+    name = posixpath.basename(path)
+    return name.startswith("test_") or name.endswith("_test.py")
 
 
 def _output_name(name: str) -> bool:

@@ -20,9 +20,12 @@ SHELL_TOOL = "bash"
 STOP_TOOL = "stop"
 WRITE_TOOL = "write_file"
 
-#: How to work, said to every model: small ones otherwise guess file contents and stop early.
+#: How to work, said to every model: small ones otherwise guess file contents, stop early,
+#: and type a total or a sorted list they worked out wrongly in their head.
 WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
-            "make the change; check it (run the program or the test, or print the file).")
+            "make the change; check it (run the program or the test, or print the file). "
+            "Never count, add up or sort by hand: a command does it (wc, awk, sort -u, "
+            "python3 -c), with its output sent to the file (> out.txt).")
 
 #: What a command that printed nothing says, so a small model does not read it as failure.
 NO_OUTPUT = "(no output, exit status 0)"

@@ -21,9 +21,14 @@ from pygent.app.run_guide import (
     FIX_NOW,
     MAKE_CHANGE,
     NOT_DONE,
+    READ_AGAIN,
     REPEATED,
+    STILL_TYPED,
+    TYPED_NUMBER,
     RunGuide,
+    fix_target,
     task_checks,
+    traceback_tip,
 )
 from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
@@ -438,6 +443,9 @@ def test_the_first_stop_runs_the_check_the_task_names(runtime: Runtime) -> None:
     review = tool_texts(loop, "stop")[0]
     assert "The task's check, run now:\n$ python3 test_pages.py\n" in review
     assert "AssertionError: page_count(7, 3)" in review and "[exit status 1]" in review
+    assert "[The error is in test_pages.py, line 2: `assert pages.page_count(7, 3) == 3, " \
+           "'page_count(7, 3)'`. That line is the test; fix the code it tests, not the " \
+           "test.]" in review
     # Qwen2.5-Coder-1.5B ran the test first and never read pages.py: the review shows it.
     assert f"--- pages.py holds:\n{PAGES}" in review
     assert review.endswith("It fails: fix that (write the file's whole new text), then run it "
@@ -478,15 +486,22 @@ def test_a_stop_while_the_check_still_fails_is_answered_three_times_more(
     assert result.reason == "stop" and result.text == "cannot fix it"  # then a stop ends it
 
 
-def test_a_repeat_after_a_failed_check_is_told_to_fix_not_to_stop(runtime: Runtime) -> None:
+@pytest.mark.parametrize("command, advice", [
+    ("python3 test_pages.py", FIX_NOW),
+    ("cat test_pages.py", FIX_NOW),  # the task's test is not the file to rewrite
+    # Qwen2.5-Coder-1.5B ran cat textutils.py eleven times, told to write its whole new text.
+    ("cat pages.py", READ_AGAIN.format(path="pages.py")),
+])
+def test_a_repeat_after_a_failed_check_is_told_to_fix_not_to_stop(
+        runtime: Runtime, command: str, advice: str) -> None:
     # Qwen2.5-Coder-1.5B went cat, stop, cat, stop: "call stop if it is right" led it back.
     (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
-    look = calls(call("bash", {"cmd": "cat pages.py"}))
+    look = calls(call("bash", {"cmd": command}))
     model = FakeModel([look, calls(call("stop")), look, calls(call("stop"))])
     loop = agent(model, runtime, check_before_stop=True)
     loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
     again = tool_texts(loop, "bash")[1]
-    assert again == REPEATED.format(next=FIX_NOW)
+    assert again == REPEATED.format(next=advice)
 
 
 def test_a_check_runs_in_the_starting_folder_and_reads_no_input(runtime: Runtime) -> None:
@@ -608,6 +623,104 @@ def test_mkdir_under_a_missing_folder_gets_the_tip_to_use_p(runtime: Runtime) ->
     failed, ignored = tool_texts(loop, "bash")
     assert failed.endswith("[exit status 1]\n[mkdir -p makes the missing parent folders too.]")
     assert "mkdir -p" not in ignored  # it did not fail: no advice
+
+
+def test_a_python_failure_says_where_in_the_users_files_it_happened(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B renamed calc in shop.py, fixed report.py, then kept rewriting shop.py
+    # while the traceback said main.py line 2 still imported calc.
+    workspace = runtime.workspace
+    (workspace / "shop.py").write_text("def order_total(order):\n    return 1\n")
+    (workspace / "report.py").write_text("from shop import order_total\n")
+    (workspace / "main.py").write_text("import report\nfrom shop import calc\n")
+    model = FakeModel([calls(call("bash", {"cmd": "python3 main.py"})),
+                       calls(call("bash", {"cmd": "python3 -c 'import json; json.loads(1)'"})),
+                       calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    renamed, library = tool_texts(loop, "bash")
+    assert renamed.endswith("[exit status 1]\n[The error is in main.py, line 2: "
+                            "`from shop import calc`. shop.py has no calc.]")
+    # Only the library's frames (and the command line's "<string>") are the user's: no tip.
+    assert "The error is in" not in library
+
+
+def test_the_failure_tip_names_the_last_frame_relative_to_the_users_files() -> None:
+    nested = ('Traceback (most recent call last):\n'
+              '  File "/w/main.py", line 1, in <module>\n    from pkg import mod\n'
+              '  File "/w/pkg/mod.py", line 3, in <module>\n    x = 1 / 0\n'
+              '        ~~^~~\n'
+              '  File "/usr/lib/python3.11/json/__init__.py", line 9, in loads\n    raise X\n'
+              'ZeroDivisionError: division by zero\n')
+    assert traceback_tip(nested) == "[The error is in pkg/mod.py, line 3: `x = 1 / 0`.]"
+    syntax = '  File "/w/a.py", line 3\n    def f(\n         ^\nSyntaxError: never closed\n'
+    assert traceback_tip(syntax) == "[The error is in a.py, line 3: `def f(`.]"
+    assert traceback_tip("Error: /w/main.py line 2") == ""
+
+
+def test_a_read_loop_while_the_check_fails_is_told_which_file_to_write(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B ran ls (and cat textutils.py) over and over after the review showed
+    # "cannot import name 'slugify' from 'textutils'", told each time to change "the file".
+    workspace = runtime.workspace
+    (workspace / "textutils.py").write_text("def shout(text):\n    return text.upper()\n")
+    (workspace / "test_textutils.py").write_text("from textutils import shout, slugify\n")
+    look = calls(call("bash", {"cmd": "ls"}))
+    model = FakeModel([calls(call("stop")), look, look, calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Add slugify so that python3 test_textutils.py passes.")
+    assert "textutils.py has no slugify.]" in tool_texts(loop, "stop")[0]
+    again = tool_texts(loop, "bash")[1]
+    assert again == REPEATED.format(next=READ_AGAIN.format(path="textutils.py"))
+
+
+@pytest.mark.parametrize("trace, target", [
+    # A test could not import a name: the module is what to fix, not the test.
+    ('  File "/w/test_t.py", line 1, in <module>\n    from t import slug\n'
+     "ImportError: cannot import name 'slug' from 't' (/w/t.py)\n", "t.py"),
+    # A renamed function still imported by main.py: main.py is what to fix, not shop.py.
+    ('  File "/w/main.py", line 2, in <module>\n    from shop import calc\n'
+     "ImportError: cannot import name 'calc' from 'shop' (/w/shop.py)\n", "main.py"),
+    ('  File "/w/test_pages.py", line 3, in <module>\n    assert f(0) == 0\n'
+     "AssertionError\n", ""),  # the test's own assertion: the file to fix is unknown
+    ('  File "/w/app/views.py", line 9, in show\n    return x[1]\nIndexError\n',
+     "views.py"),
+])
+def test_a_failed_check_points_at_the_file_to_fix(trace: str, target: str) -> None:
+    assert fix_target("Traceback (most recent call last):\n" + trace) == target
+
+
+def test_paths_in_a_tip_are_said_from_the_runs_folder_when_it_holds_them() -> None:
+    trace = '  File "/w/app/views.py", line 9, in show\n    return x[1]\nIndexError\n'
+    assert fix_target(trace, "/w") == "app/views.py"
+    assert traceback_tip(trace, "/w/") == "[The error is in app/views.py, line 9: `return x[1]`.]"
+    assert fix_target(trace, "/elsewhere") == "views.py"  # not in it: the frames' own folder
+
+
+def test_a_number_typed_into_a_file_is_answered_with_the_tip_to_compute_it(
+        runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B read sales.csv and wrote 39.50 as the total of its amounts (7), then
+    # stopped; told of it once, it typed the number again.
+    model = FakeModel([write("total.txt", "39.50\n"), write("notes.txt", "39.50 total\n"),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    result = loop.run_until_stop("Add up the amount column of sales.csv into total.txt.")
+    typed, prose = tool_texts(loop, "write_file")
+    assert typed.endswith("\n" + TYPED_NUMBER.format(path="total.txt"))
+    assert "typed" not in prose
+    review = tool_texts(loop, "stop")[0]
+    assert review.endswith(STILL_TYPED.format(paths="total.txt"))
+    assert result.reason == "stop"  # asked once: the next stop ends the run
+
+
+def test_a_number_a_command_worked_out_is_not_asked_about(runtime: Runtime) -> None:
+    model = FakeModel([write("total.txt", "7\n"),
+                       calls(call("bash", {"cmd": "awk -F, 'NR>1{s+=$2} END{print s}' "
+                                                  "sales.csv >total.txt"})),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Add up the amount column of sales.csv into total.txt.")
+    assert (runtime.workspace / "total.txt").read_text() == "7\n"
+    review = tool_texts(loop, "stop")[0]
+    assert "typed" not in review and "--- total.txt now holds:\n7" in review
 
 
 def test_a_silent_command_that_changes_a_file_each_time_is_no_repeat(runtime: Runtime) -> None:
