@@ -401,6 +401,10 @@ class AgentLoop:
             if still is not None:
                 self.guide.refused(call.function.name, call.function.arguments)
                 return still
+        kept = self.guide.test_write(call.function.name, call.function.arguments) \
+            if self.unattended else None
+        if kept is not None:
+            return kept
         unread = self.guide.unread_write(call.function.name, call.function.arguments) \
             if self.unattended and self.read_before_write else None
         if unread is not None:
@@ -490,10 +494,11 @@ class AgentLoop:
         else:
             output, is_error = self.dispatch(name, raw)
         if self.unattended and name != STOP_TOOL:  # small models loop: say so
+            self.guide.ran(name, raw, output, failed(output, is_error))
             output = self.guide.repeated(name, raw, output) or output
             note = "" if instead is not None else editor or (
                 failure_tip(name, output, self.guide.folder) if failed(output, is_error)
-                else self.guide.unchanged(watched) or self.guide.typed_number(name, raw))
+                else self.guide.unchanged(watched, raw) or self.guide.typed_number(name, raw))
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error

@@ -130,6 +130,7 @@ class RunGuide:
         self._seen: set[str] = set()
         self._refused: set[str] = set()
         self._typed: set[str] = set()  # files whose text is a number the model typed
+        self._guarded: set[str] = set()  # tests the task checks with, a write refused once
         #: Actions run, with their output and writes before them -> checksums after them.
         self._done: dict[tuple[str, str, str, int], Optional[dict[str, str]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
@@ -152,7 +153,7 @@ class RunGuide:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
-        self._typed = set()
+        self._typed, self._guarded = set(), set()
         self._tried.clear()
         self._before = self._files() if review else None
         self._sums = _sums(self._sandbox(SUMS)) if self._before is not None \
@@ -178,7 +179,7 @@ class RunGuide:
         summed = self._sandbox(_inside(path, "cksum")) if path else None
         return (path, summed) if summed else None
 
-    def unchanged(self, before: Optional[tuple[str, str]]) -> str:
+    def unchanged(self, before: Optional[tuple[str, str]], arguments: str = "") -> str:
         """A note when a write left its file exactly as it was, else ''."""
         if before is None:
             return ""
@@ -186,8 +187,20 @@ class RunGuide:
         if self._sandbox(_inside(path, "cksum")) != summed:
             return ""
         self._idle = True  # so writing it again and again is a loop like any other
+        content = _arguments(arguments).get("content")
+        tabs = TABS_TIP.format(path=shlex.quote(path)) \
+            if isinstance(content, str) and "\t" in content else ""
         return (f"[{path} already held exactly this text: nothing changed. If the task needs "
-                "a change there, write a different text.]")
+                f"a change there, write a different text.{tabs}]")
+
+    def ran(self, name: str, arguments: str, output: str, failed: bool) -> None:
+        """Note the task's check when the model runs it itself: failing, it makes a repeated
+        action's advice "fix the file", not "call stop if it is right"."""
+        command = _arguments(arguments).get("cmd")
+        if name != "bash" or not isinstance(command, str) or command.strip() not in self._checks:
+            return
+        self.check_fails = failed
+        self.fix_target = fix_target(output, self.folder) if failed else ""
 
     def typed_number(self, name: str, arguments: str) -> str:
         """A note for a file written as one number the model typed, which the first stop's
@@ -273,6 +286,22 @@ class RunGuide:
         self._seen.add(_clean(path))
         return path
 
+    def test_write(self, name: str, arguments: str) -> Optional[str]:
+        """The answer to a first write over the test a task's check runs, or None: pointed at
+        the failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text into it,
+        and the check passed. Once per file, since a task may ask to change its test."""
+        path = _clean(_written_path(name, _arguments(arguments)))
+        if not path or not _is_test(path) or path in self._guarded or not any(
+                path in map(_clean, _words(command)) for command in self._checks):
+            return None
+        self._guarded.add(path)
+        before = self._before or {}
+        code = [n for n in dict.fromkeys(_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task))
+                if n in before and n.endswith(".py") and not _is_test(n)]
+        what = ", ".join(code) if code else "the file it imports"
+        return (f"Not written: {path} is the test the task checks with, so it stays as it is. "
+                f"Write the code it tests instead ({what}), whole, then run the check.")
+
     def review(self) -> str:
         """The answer to the first stop: the task, what changed, and what to do next."""
         lines = ["Not stopped yet: first check that the task is really done."]
@@ -327,6 +356,9 @@ class RunGuide:
                 self.failing = True
                 return (f"Not stopped: {MISSING.format(names=', '.join(missing))} Make them; "
                         "if the task needs none of them, call stop again and say why.")
+            if self._typed:  # asked at the review, the 1.5B model sent the same stop again
+                self.failing = True
+                return f"Not stopped: {STILL_TYPED.format(paths=', '.join(sorted(self._typed)))}"
             self.failing = self.nothing_done()
             return None if not self.failing else (
                 "Not stopped: the workspace is still as it was when the task began. Make the "
@@ -451,9 +483,17 @@ class RunGuide:
         return self._sandbox(f"! test -e {quoted} && ! test -L {quoted}") is not None
 
     def _changed(self) -> bool:
-        """Whether the run has changed the workspace: by the listing when there is one."""
-        now = self._files() if self._before is not None else None
-        return bool(self._writes) if now is None else now != self._before
+        """Whether the run has changed the workspace: by the listing when there is one, with
+        files written back with the bytes they began with left out (a write of pages.py as it
+        was, then told "call stop if it is right", and Qwen2.5-Coder-1.5B wrote it ten times)."""
+        before = self._before
+        now = self._files() if before is not None else None
+        if before is None or now is None or now.get("") != before.get(""):
+            return bool(self._writes)
+        if any(name not in now for name in before):
+            return True
+        made = [name for name in now if name and before.get(name) != now[name]]
+        return len(self._same_as_before(made)) < len(made)
 
     def _files(self) -> Optional[dict[str, str]]:
         listing = self._sandbox(LISTING)  # None: no GNU find, or too many files to tell
@@ -490,6 +530,10 @@ MAX_STAMPED = 4  # files checksummed after a command that may write, so a long o
 #: mkdir without -p under a folder that is not there yet: Qwen2.5-Coder-1.5B sent it twice.
 _MKDIR_PARENT = re.compile(r"^mkdir: cannot create directory .*: No such file or directory$",
                            re.MULTILINE)
+#: Asked to turn tabs into spaces, Qwen2.5-Coder-1.5B wrote the file back with its tabs, as
+#: copied text keeps them, three times in a row.
+TABS_TIP = (" It holds tab characters, which a copy keeps; expand turns them into spaces: "
+            "expand -t 4 {path} > expanded.tmp && mv expanded.tmp {path}")
 MKDIR_TIP = "[mkdir -p makes the missing parent folders too.]"
 
 

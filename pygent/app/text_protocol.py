@@ -20,12 +20,11 @@ SHELL_TOOL = "bash"
 STOP_TOOL = "stop"
 WRITE_TOOL = "write_file"
 
-#: How to work, said to every model: small ones otherwise guess file contents, stop early,
-#: and type a total or a sorted list they worked out wrongly in their head.
+#: How to work, said to every model: small ones otherwise guess file contents and stop early.
+#: (A line more, "never count, add up or sort by hand: a command does it", changed the 1.5B
+#: model's path through tasks it had solved: it ran sed on palette.py, not the .md files.)
 WORKFLOW = ("Work in steps: look at the files first (ls, cat) and never guess what they hold; "
-            "make the change; check it (run the program or the test, or print the file). "
-            "Never count, add up or sort by hand: a command does it (wc, awk, sort -u, "
-            "python3 -c), with its output sent to the file (> out.txt).")
+            "make the change; check it (run the program or the test, or print the file).")
 
 #: What a command that printed nothing says, so a small model does not read it as failure.
 NO_OUTPUT = "(no output, exit status 0)"
@@ -163,9 +162,16 @@ def nudge(protocol: str, names: Sequence[str]) -> str:
             f"act now with a tool call ({', '.join(names)}).{done}")
 
 
+#: How the problems with a fenced block as a file start: they are about saving a file, and
+#: the tool list added to them, Qwen2.5-Coder-1.5B ran ``write_file sorted.txt`` in bash.
+_BLOCK_PROBLEMS = ("the ```", "the block under ")
+
+
 def problems_note(problems: Sequence[str], names: Sequence[str]) -> str:
     """The user turn that says why tool calls written as text could not be run."""
     listed = "; ".join(problems)
+    if all(problem.startswith(_BLOCK_PROBLEMS) for problem in problems):
+        return f"Nothing was run: {listed}."
     tools = "" if "available tools" in listed else f" Available tools: {', '.join(names)}."
     return f"Your tool call could not be run: {listed}.{tools} Write the call again, correctly."
 

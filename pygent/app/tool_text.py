@@ -65,6 +65,9 @@ SAVE_AS_BLOCK = "put the file's path alone on the line above a ```{lang} block"
 SAVE_WITH_TOOL = "call write_file with the file's path and this text"
 NO_PATH = ("the ```{label} block has no file path on the line above it, so it was not saved: to "
            "write it to a file, put the file's path alone on the line above the block")
+EMPTY_FILE = ("the block under {path} is empty and never closed, so nothing was written: put "
+              "{path}'s whole text in the block and close it with ```, or make it with a "
+              "command whose output goes to it (COMMAND > {path})")
 #: The last line of a reply that is only ``stop`` or ``stop "result"`` (the quotes needed:
 #: "stop the server" is prose).
 _BARE_STOP = re.compile(r"^[ \t]*stop(?:[ \t]+([\"'])[^\n]*\1)?[ \t]*\s*\Z", re.MULTILINE)
@@ -133,12 +136,17 @@ def read_actions(
 def _pathless(text: str, blocks: list[Block]) -> list[_Hit]:
     """A problem for the first file-like block with no path over it, in a reply with no
     action: Qwen2.5-Coder-1.5B wrote config.json's new text under "I change the file." and
-    was only told that no action was found."""
+    was only told that no action was found. And for a path over a fence opened and left
+    empty: it wrote "I create the file.", sorted.txt, an opening fence, and ended its reply."""
     for block in blocks:
         body = text[block.body_start : block.body_end]
         if block.closed and block.label not in SHELL_LANGS and body.strip() \
                 and not looks_like_schema(body):  # an echoed tool list is no file
             return [(block.start, block.start, [], [NO_PATH.format(label=block.label)])]
+        path = None if block.closed or body.strip() else file_path(
+            text, block._replace(closed=True))
+        if path is not None:
+            return [(block.start, block.start, [], [EMPTY_FILE.format(path=path)])]
     return []
 
 

@@ -315,6 +315,22 @@ def test_a_write_that_changes_nothing_says_so(runtime: Runtime) -> None:
     assert nothing in first and nothing not in second
 
 
+def test_a_tabbed_file_written_back_unchanged_gets_the_expand_tip(runtime: Runtime) -> None:
+    # Asked for spaces, Qwen2.5-Coder-1.5B wrote inventory.py back with its tabs three times.
+    tabbed = "def f():\n\treturn 1\n"
+    (runtime.workspace / "inventory.py").write_text(tabbed)
+    expand = "expand -t 4 inventory.py > expanded.tmp && mv expanded.tmp inventory.py"
+    model = FakeModel([calls(call("bash", {"cmd": "cat inventory.py"})),
+                       write("inventory.py", tabbed), calls(call("bash", {"cmd": expand})),
+                       calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("Convert every tab in inventory.py to 4 spaces.")
+    note = tool_texts(loop, "write_file")[0]
+    assert note.endswith("write a different text. It holds tab characters, which a copy keeps; "
+                         f"expand turns them into spaces: {expand}]")
+    assert (runtime.workspace / "inventory.py").read_text() == "def f():\n    return 1\n"
+
+
 def test_the_same_check_after_a_write_is_no_repeat(runtime: Runtime) -> None:
     test = calls(call("bash", {"cmd": "python3 -c 'import sys; sys.exit(1)'"}))
     model = FakeModel([test, write("new.py", "x = 1\n"), test, test, calls(call("stop"))])
@@ -700,15 +716,17 @@ def test_a_number_typed_into_a_file_is_answered_with_the_tip_to_compute_it(
     # Qwen2.5-Coder-1.5B read sales.csv and wrote 39.50 as the total of its amounts (7), then
     # stopped; told of it once, it typed the number again.
     model = FakeModel([write("total.txt", "39.50\n"), write("notes.txt", "39.50 total\n"),
-                       calls(call("stop")), calls(call("stop"))])
+                       calls(call("stop")), calls(call("stop", {"result": "39.5"})),
+                       calls(call("stop", {"result": "it is 39.5"}))])
     loop = agent(model, runtime, check_before_stop=True)
     result = loop.run_until_stop("Add up the amount column of sales.csv into total.txt.")
     typed, prose = tool_texts(loop, "write_file")
     assert typed.endswith("\n" + TYPED_NUMBER.format(path="total.txt"))
     assert "typed" not in prose
-    review = tool_texts(loop, "stop")[0]
+    review, again = tool_texts(loop, "stop")[:2]
     assert review.endswith(STILL_TYPED.format(paths="total.txt"))
-    assert result.reason == "stop"  # asked once: the next stop ends the run
+    assert again == "Not stopped: " + STILL_TYPED.format(paths="total.txt")
+    assert result.reason == "stop" and result.text == "it is 39.5"  # asked twice, then taken
 
 
 def test_a_number_a_command_worked_out_is_not_asked_about(runtime: Runtime) -> None:
@@ -721,6 +739,25 @@ def test_a_number_a_command_worked_out_is_not_asked_about(runtime: Runtime) -> N
     assert (runtime.workspace / "total.txt").read_text() == "7\n"
     review = tool_texts(loop, "stop")[0]
     assert "typed" not in review and "--- total.txt now holds:\n7" in review
+
+
+def test_a_write_over_the_test_the_task_checks_with_is_refused_once(runtime: Runtime) -> None:
+    # Pointed at the failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text
+    # into the test, and the check passed.
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    over_test = write("test_pages.py", FIXED)
+    model = FakeModel([over_test, over_test, write("notes_test.py", "x = 1\n"),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Fix the bug in pages.py (not the test) so that python3 test_pages.py "
+                        "passes.")
+    refused, insisted, other = tool_texts(loop, "write_file")
+    assert refused == ("Not written: test_pages.py is the test the task checks with, so it "
+                       "stays as it is. Write the code it tests instead (pages.py), whole, then "
+                       "run the check.")
+    assert insisted.startswith("Wrote ")  # a task may ask to change its test: once only
+    assert other.startswith("Wrote ")  # not a test the task's check runs
+    assert (runtime.workspace / "test_pages.py").read_text() == FIXED
 
 
 def test_a_silent_command_that_changes_a_file_each_time_is_no_repeat(runtime: Runtime) -> None:

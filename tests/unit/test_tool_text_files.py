@@ -90,6 +90,20 @@ def test_a_files_text_with_no_path_over_it_is_answered_with_how_to_save_it() -> 
     assert with_call.problems == [] and len(with_call.calls) == 1  # an action: no note
 
 
+def test_a_path_over_a_fence_left_open_and_empty_is_answered_with_how_to_fill_it() -> None:
+    # Qwen2.5-Coder-1.5B: "I create the file.", sorted.txt, an opening fence, end of reply.
+    for reply in ("I create the file.\nsorted.txt\n```", "sorted.txt\n\n```text\n  \n"):
+        actions = read(reply)
+        assert actions.calls == [] and actions.problems == [
+            "the block under sorted.txt is empty and never closed, so nothing was written: put "
+            "sorted.txt's whole text in the block and close it with ```, or make it with a "
+            "command whose output goes to it (COMMAND > sorted.txt)"]
+    assert read("Next:\n```").problems == []  # no path over it: nothing to say of a file
+    # Closed, the empty block is an empty file, as written.
+    assert calls_of(read("sorted.txt\n```\n```")) == [
+        ("write_file", {"path": "sorted.txt", "content": ""})]
+
+
 def test_a_json_call_under_a_file_name_is_the_call_and_other_json_is_the_file() -> None:
     call = '{"name": "bash", "arguments": {"cmd": "cat config.json"}}'
     assert calls_of(read(f"config.json\n```json\n{call}\n```")) == [

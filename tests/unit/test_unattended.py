@@ -365,3 +365,20 @@ def test_the_text_protocol_writes_a_file_from_a_fenced_block_under_its_path(
     assert wire[3]["content"].startswith("Result of write_file:\nWrote 34 bytes to "
                                          "backup_name.sh and made it executable (it starts "
                                          "with #!)")
+
+
+def test_a_file_left_empty_is_answered_about_the_file_not_the_tool_list(
+    workspace: Path,
+) -> None:
+    # Told "Available tools: bash, write_file, stop. Write the call again" after an empty
+    # block under sorted.txt, Qwen2.5-Coder-1.5B ran `write_file sorted.txt` in bash.
+    model = FakeModel([say("I create the file.\nsorted.txt\n```"),
+                       say('```json\n{"name": "stop", "arguments": {}}\n```')])
+    agent, _ = make_agent(model, workspace, tool_protocol="text", check_before_stop=False,
+                          example_task=False)
+    agent.run_until_stop("sort names.txt into sorted.txt")
+    answer = model.requests[1]["messages"][-1]
+    assert answer == {"role": "user", "content": (
+        "Nothing was run: the block under sorted.txt is empty and never closed, so nothing was "
+        "written: put sorted.txt's whole text in the block and close it with ```, or make it "
+        "with a command whose output goes to it (COMMAND > sorted.txt).")}
