@@ -38,7 +38,6 @@ from .run_guide import (
     failure_tip,
     interactive_note,
     rambles,
-    without_repeats,
 )
 from .text_protocol import (
     SHELL_TOOL,
@@ -185,7 +184,7 @@ class AgentLoop:
 
     def request_messages(self) -> list[dict[str, Any]]:
         """What the next model request sends: the system prompt, then the conversation."""
-        messages = without_repeats(self.conversation.to_openai())
+        messages = self.conversation.to_openai()
         messages.insert(0, self.system_message())
         if self.tool_protocol != TEXT:
             return messages

@@ -545,27 +545,6 @@ _NO_NAME = re.compile(r"^ImportError: cannot import name '(?P<name>\w+)' from '[
 _LIBRARY = ("/lib/python", "/site-packages/", "/dist-packages/")
 
 
-def without_repeats(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The wire with every action answered "the same action gave this same result" left out
-    but the last: Qwen2.5-Coder-1.5B, shown ``cat main.py`` and that answer eight times in a
-    row, wrote it a ninth time even when drawn again at temperature 1.0. The conversation
-    itself keeps them all. An action's answers are the tool messages right after it (ids
-    alone may repeat: some servers number calls per reply)."""
-    said = REPEATED.split("{", 1)[0]
-    spans: list[tuple[int, int]] = []  # an action answered as a repeat: [start, end)
-    for i, message in enumerate(messages):
-        if message.get("role") != "assistant" or not message.get("tool_calls"):
-            continue
-        end = i + 1
-        while end < len(messages) and messages[end].get("role") == "tool":
-            end += 1
-        answers = [str(m.get("content") or "") for m in messages[i + 1 : end]]
-        if answers and all(answer.startswith(said) for answer in answers):
-            spans.append((i, end))
-    dropped = {i for start, end in spans[:-1] for i in range(start, end)}
-    return [message for i, message in enumerate(messages) if i not in dropped]
-
-
 def _read_file(name: str, arguments: str) -> str:
     """The one file a ``cat FILE`` action reads ('' for any other action)."""
     command = _arguments(arguments).get("cmd")

@@ -354,28 +354,6 @@ class SamplingModel(FakeModel):
         return super().chat(messages, model, tools)
 
 
-@pytest.mark.parametrize("protocol", ["native", "text"])
-def test_only_the_last_repeat_of_an_action_goes_back_to_the_model(
-        runtime: Runtime, protocol: str) -> None:
-    # Shown cat main.py and "the same action gave this same result" eight times in a row,
-    # Qwen2.5-Coder-1.5B wrote it a ninth time, even drawn again at temperature 1.0.
-    read = calls(call("bash", {"cmd": "cat pages.py"}))
-    model = FakeModel([read, read, read, read, calls(call("stop"))])
-    loop = agent(model, runtime, tool_protocol=protocol, example_task=False)
-    loop.run_until_stop("go")
-    said = REPEATED.split("{", 1)[0]
-    assert sum((m.content or "").startswith(said) for m in loop.conversation) == 3  # all kept
-    wire = model.requests[-1]["messages"]
-    texts = [str(m.get("content") or "") for m in wire]
-    assert sum(said in text for text in texts) == 1  # the last repeat only
-    assert sum(PAGES.strip() in text for text in texts) == 1  # the first read, with its text
-    roles = [m["role"] for m in wire]
-    assert all(a != b or a == "tool" for a, b in zip(roles, roles[1:]))
-    for i, message in enumerate(wire):  # every call on the wire still has its answer next
-        for k, _ in enumerate(message.get("tool_calls") or []):
-            assert wire[i + 1 + k]["role"] == "tool"
-
-
 def test_a_third_run_of_the_same_action_is_drawn_again_hotter(runtime: Runtime) -> None:
     # Qwen2.5-Coder-1.5B ran "cat -T inventory.py" fifteen times in a row.
     read = calls(call("bash", {"cmd": "cat pages.py"}))
