@@ -32,13 +32,7 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import (
-    STUCK_AFTER,
-    RunGuide,
-    failure_tip,
-    interactive_note,
-    rambles,
-)
+from .run_guide import STUCK_AFTER, RunGuide, failure_tip, interactive_note, rambles
 from .text_protocol import (
     SHELL_TOOL,
     TEXT,

@@ -286,6 +286,9 @@ class RunGuide:
         self._seen.add(_clean(path))
         return path
 
+    def _still_typed(self) -> str:
+        return STILL_TYPED.format(paths=", ".join(sorted(self._typed)))
+
     def test_write(self, name: str, arguments: str) -> Optional[str]:
         """The answer to a first write over the test a task's check runs, or None: pointed at
         the failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text into it,
@@ -334,7 +337,7 @@ class RunGuide:
                 lines.append(said[0].upper() + said[1:])
             if self._typed:
                 self.failing = True
-                lines.append(STILL_TYPED.format(paths=", ".join(sorted(self._typed))))
+                lines.append(self._still_typed())
             else:
                 lines.append("Run the program or the test the task names (or print the file) "
                              "and read the result. If it is right, call stop again; if not, "
@@ -358,7 +361,7 @@ class RunGuide:
                         "if the task needs none of them, call stop again and say why.")
             if self._typed:  # asked at the review, the 1.5B model sent the same stop again
                 self.failing = True
-                return f"Not stopped: {STILL_TYPED.format(paths=', '.join(sorted(self._typed)))}"
+                return f"Not stopped: {self._still_typed()}"
             self.failing = self.nothing_done()
             return None if not self.failing else (
                 "Not stopped: the workspace is still as it was when the task began. Make the "
