@@ -32,7 +32,7 @@ from .outcomes import UNFINISHED, RunResult, asked_question, limit_reached, unfi
 from .prompt import build_system_prompt
 from .registry import ASK_TOOL, STOP_TOOL, STOPPING, ToolRegistry, default_registry
 from .replies import to_message
-from .run_guide import STUCK_AFTER, RunGuide, failure_tip, interactive_note, rambles
+from .run_guide import STUCK_AFTER, RunGuide, interactive_note, rambles
 from .text_protocol import (
     SHELL_TOOL,
     TEXT,
@@ -491,11 +491,17 @@ class AgentLoop:
             self.guide.ran(name, raw, output, failed(output, is_error))
             output = self.guide.repeated(name, raw, output) or output
             note = "" if instead is not None else editor or (
-                failure_tip(name, output, self.guide.folder) if failed(output, is_error)
-                else self.guide.unchanged(watched, raw) or self.guide.typed_number(name, raw))
+                self.guide.failure_note(name, output) if failed(output, is_error)
+                else self._write_note(name, raw, watched))
             output = f"{output.rstrip()}\n{note}".lstrip() if note else output
         self._answer(call, output, is_error)
         return output, is_error
+
+    def _write_note(self, name: str, raw: str, watched: Optional[tuple[str, str]]) -> str:
+        """What a successful action's result gets added: a module still lacking the name a
+        failure asked for, a write that changed nothing, or a number typed by hand."""
+        unchanged = self.guide.unchanged(watched, raw)  # always: it also counts loops
+        return self.guide.still_lacks(name, raw) or unchanged or self.guide.typed_number(name, raw)
 
     def _answer(self, call: ToolCall, output: str, is_error: bool = False) -> None:
         self.append(

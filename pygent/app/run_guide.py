@@ -34,6 +34,15 @@ from typing import Any, Callable, Optional
 
 from ..domain.ports import ToolRuntime
 from .text_protocol import NO_OUTPUT
+from .tracebacks import (
+    defines,
+    failed_equality,
+    fix_target,
+    is_test,
+    missing_name,
+    traceback_tip,
+    value_script,
+)
 
 WRITE_TOOL = "write_file"
 #: The shell's folder, then each file's change time, size and name (GNU find; fails elsewhere).
@@ -50,6 +59,7 @@ SHOWN_BYTES = 1500  # of a file shown: the first stop's changes, an unread file
 SHOWN_FILES = 3
 CHECK_SECONDS = 30  # a command the task names, run at the first stop
 CHECK_BYTES = 1500
+MAX_VALUE = 200  # characters of a failed assert's value worth showing
 #: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
 #: keeps its arguments ("python3 greet.py Ann"); bare, only the file (the words after are prose).
 _RUNNER = (r"(?:python3?\s+[\w./-]+\.py|pytest(?:\s+[\w./-]+\.py)?|(?:bash|sh)\s+[\w./-]+\.sh"
@@ -131,6 +141,7 @@ class RunGuide:
         self._refused: set[str] = set()
         self._typed: set[str] = set()  # files whose text is a number the model typed
         self._guarded: set[str] = set()  # tests the task checks with, a write refused once
+        self._lacks: Optional[tuple[str, str]] = None  # (module, name) a failure said it lacks
         #: Actions run, with their output and writes before them -> checksums after them.
         self._done: dict[tuple[str, str, str, int], Optional[dict[str, str]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
@@ -153,7 +164,7 @@ class RunGuide:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
-        self._typed, self._guarded = set(), set()
+        self._typed, self._guarded, self._lacks = set(), set(), None
         self._tried.clear()
         self._before = self._files() if review else None
         self._sums = _sums(self._sandbox(SUMS)) if self._before is not None \
@@ -171,7 +182,7 @@ class RunGuide:
             self._writes += ok and not self._idle
         self._idle = False
         if ok and isinstance(command, str):
-            self._seen.update(_clean(word) for word in _words(command))
+            self._seen.update(_clean(word) for word in _looked_at(_words(command)))
 
     def file_before(self, name: str, arguments: str) -> Optional[tuple[str, str]]:
         """The file an action is about to write and its checksum now, if it is a file."""
@@ -236,7 +247,7 @@ class RunGuide:
         if self.check_fails:  # name the file: Qwen2.5-Coder-1.5B ran cat textutils.py eleven
             # times, told each time to change "the file", while the check said what it lacked
             path = self.fix_target or _read_file(name, arguments)
-            return READ_AGAIN.format(path=path) if path and not _is_test(path) else FIX_NOW
+            return READ_AGAIN.format(path=path) if path and not is_test(path) else FIX_NOW
         if self.failing:
             return NOT_DONE
         return CHECK_CHANGE if self._changed() else MAKE_CHANGE
@@ -290,20 +301,33 @@ class RunGuide:
         return STILL_TYPED.format(paths=", ".join(sorted(self._typed)))
 
     def test_write(self, name: str, arguments: str) -> Optional[str]:
-        """The answer to a first write over the test a task's check runs, or None: pointed at
-        the failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text into it,
-        and the check passed. Once per file, since a task may ask to change its test."""
-        path = _clean(_written_path(name, _arguments(arguments)))
-        if not path or not _is_test(path) or path in self._guarded or not any(
+        """The answer to a write over the test a task's check runs, or None: pointed at the
+        failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text into it, and
+        the check passed. The first write is refused; later ones only when they drop every
+        assert line the test had, since a task may ask to change its test."""
+        args = _arguments(arguments)
+        path = _clean(_written_path(name, args))
+        if not path or not is_test(path) or not any(
                 path in map(_clean, _words(command)) for command in self._checks):
             return None
-        self._guarded.add(path)
+        instead = (f"Write the code it tests instead ({self._code_files()}), whole, then run "
+                   "the check.")
+        if path not in self._guarded:
+            self._guarded.add(path)
+            return (f"Not written: {path} is the test the task checks with, so it stays as it "
+                    f"is. {instead}")
+        content = args.get("content")
+        if not isinstance(content, str) or _keeps_asserts(self._head(path) or "", content):
+            return None
+        return (f"Not written: this text has none of {path}'s assert lines, so the check would "
+                f"pass without testing anything. {instead}")
+
+    def _code_files(self) -> str:
+        """The task's Python files that are not tests and exist: where a fix belongs."""
         before = self._before or {}
         code = [n for n in dict.fromkeys(_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task))
-                if n in before and n.endswith(".py") and not _is_test(n)]
-        what = ", ".join(code) if code else "the file it imports"
-        return (f"Not written: {path} is the test the task checks with, so it stays as it is. "
-                f"Write the code it tests instead ({what}), whole, then run the check.")
+                if n in before and n.endswith(".py") and not is_test(n)]
+        return ", ".join(code) if code else "the file it imports"
 
     def review(self) -> str:
         """The answer to the first stop: the task, what changed, and what to do next."""
@@ -401,11 +425,48 @@ class RunGuide:
                 else NO_OUTPUT
             if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
                 output += f"\n({command.split()[0]} is not executable: chmod +x makes it so)"
-            tip = traceback_tip(result.output, folder) if failed_now else ""
+            tip = self.failure_note("bash", result.output) if failed_now else ""
             if failed_now and not self.fix_target:
                 self.fix_target = fix_target(result.output, folder)
             shown.append(f"$ {command}\n{output}" + (f"\n{tip}" if tip else ""))
         return "\n".join(shown), verdict
+
+    def failure_note(self, name: str, output: str) -> str:
+        """The hint for a failed action, noting a name the user's module lacks for later."""
+        self._lacks = missing_name(output, self.folder) or self._lacks
+        return failure_tip(name, output, self.folder, self.assert_value(output))
+
+    def still_lacks(self, name: str, arguments: str) -> str:
+        """A note for a write of the module a failure said lacks a name, still without it:
+        Qwen2.5-Coder-1.5B wrote textutils.py back without slugify, "with the slugify
+        function", four times ('' for any other action)."""
+        args = _arguments(arguments)
+        content = args.get("content")
+        if not self._lacks or _clean(_written_path(name, args)) != self._lacks[0] \
+                or not isinstance(content, str):
+            return ""
+        path, missing = self._lacks
+        if defines(content, missing):
+            self._lacks = None
+            return ""
+        return (f"[{path} still has no {missing}: the text you wrote does not define it. Write "
+                f"{path} again with a `def {missing}(...):` in it.]")
+
+    def assert_value(self, output: str) -> str:
+        """What the call in a failed ``assert CALL == EXPECTED`` gives, run again in the
+        sandbox the way pytest shows it ('' when that cannot be told): shown only the assert,
+        Qwen2.5-Coder-1.5B changed page(), not the page_count() the assert called."""
+        failed = failed_equality(output, self.folder)
+        text = self._sandbox(f"cat -- {shlex.quote(failed[0])}") if failed else None
+        script = value_script(text, failed[1]) if failed and text is not None else None
+        if failed is None or script is None:
+            return ""
+        folder = shlex.quote(posixpath.dirname(failed[0]))
+        value = (self._sandbox(f"cd -- {folder} && python3 -c {shlex.quote(script)} </dev/null")
+                 or "").strip()
+        if not value or "\n" in value or len(value) > MAX_VALUE or value == failed[2]:
+            return ""
+        return f"{failed[1]} gives {value}, not {failed[2]}."
 
     def _changes(self) -> Optional[str]:
         if self._before is None:
@@ -540,14 +601,6 @@ TABS_TIP = (" It holds tab characters, which a copy keeps; expand turns them int
 MKDIR_TIP = "[mkdir -p makes the missing parent folders too.]"
 
 
-#: A Python traceback's frame: ``  File "/w/main.py", line 2, in <module>`` and its code line.
-_FRAME = re.compile(r'^  File "(?P<path>/[^"\n]+)", line (?P<line>\d+)(?:, in [^\n]*)?\n'
-                    r"(?:    (?P<code>[^\n]+)\n)?", re.MULTILINE)
-_NO_NAME = re.compile(r"^ImportError: cannot import name '(?P<name>\w+)' from '[\w.]+' "
-                      r"\((?P<path>/[^)\n]+)\)$", re.MULTILINE)
-_LIBRARY = ("/lib/python", "/site-packages/", "/dist-packages/")
-
-
 def _read_file(name: str, arguments: str) -> str:
     """The one file a ``cat FILE`` action reads ('' for any other action)."""
     command = _arguments(arguments).get("cmd")
@@ -567,64 +620,38 @@ STILL_TYPED = ("{paths} still holds a number you typed yourself, and a small mod
                "and send its output there with >, then call stop again.")
 
 
-def failure_tip(name: str, output: str, folder: str = "") -> str:
+def failure_tip(name: str, output: str, folder: str = "", value: str = "") -> str:
     """A hint for a failure whose fix a small model does not know ('' if none); paths are
-    said from ``folder``, the run's, when they lie in it."""
+    said from ``folder``, the run's, when they lie in it; ``value`` is what a failed
+    assert's call gave."""
     if name == "bash" and _MKDIR_PARENT.search(output):
         return MKDIR_TIP
-    return traceback_tip(output, folder)
+    return traceback_tip(output, folder, value)
 
 
-def traceback_tip(output: str, folder: str = "") -> str:
-    """Where a Python traceback failed in the user's own files, said plainly: given the whole
-    traceback, Qwen2.5-Coder-1.5B kept rewriting the module it had renamed a function in
-    while the error was on line 2 of main.py ('' when no frame is the user's)."""
-    found = _user_frames(output, folder)
-    if found is None:
-        return ""
-    frames, root = found
-    last = frames[-1]
-    path = posixpath.relpath(last["path"], root)
-    code = f": `{last['code'].strip()}`" if last["code"] else ""
-    tip = f"[The error is in {path}, line {last['line']}{code}."
-    missing = _NO_NAME.search(output)
-    if missing and missing["path"].startswith(root + "/"):
-        tip += f" {posixpath.relpath(missing['path'], root)} has no {missing['name']}."
-    elif _is_test(path):  # told only where, the model wrote pages.py's text into the test
-        tip += " That line is the test; fix the code it tests, not the test."
-    return tip + "]"
+def _keeps_asserts(old: str, new: str) -> bool:
+    """Whether a test's new text keeps one of its old assert lines (or had none to keep)."""
+    asserts = {line.strip() for line in old.splitlines() if line.strip().startswith("assert")}
+    return not asserts or bool(asserts & {line.strip() for line in new.splitlines()})
 
 
-def fix_target(output: str, folder: str = "") -> str:
-    """The file a failed Python check points at: the last of the user's frames, or when that
-    is a test (not what to fix), the module it could not import a name from ('' if none)."""
-    found = _user_frames(output, folder)
-    if found is None:
-        return ""
-    frames, root = found
-    path = posixpath.relpath(frames[-1]["path"], root)
-    missing = _NO_NAME.search(output)
-    if _is_test(path) and missing and missing["path"].startswith(root + "/"):
-        path = posixpath.relpath(missing["path"], root)
-    return "" if _is_test(path) else path
+#: Programs whose next word is a file they run, not one they show: ``python3 main.py``.
+_RUNNERS = frozenset({"python", "python3", "bash", "sh", "node", "perl", "ruby"})
 
 
-def _user_frames(output: str, folder: str = "") -> Optional[tuple[list[re.Match[str]], str]]:
-    """A traceback's frames in the user's files (not Python's library), and the folder their
-    paths are said from: ``folder`` if it holds them all, else the one they share."""
-    frames = [m for m in _FRAME.finditer(output)
-              if not any(part in m["path"] for part in _LIBRARY)]
-    if not frames:
-        return None
-    if folder and all(m["path"].startswith(folder.rstrip("/") + "/") for m in frames):
-        return frames, folder.rstrip("/")
-    return frames, posixpath.commonpath([posixpath.dirname(m["path"]) for m in frames])
-
-
-def _is_test(path: str) -> bool:
-    """Whether a file is a test, which a task's fix should leave alone."""
-    name = posixpath.basename(path)
-    return name.startswith("test_") or name.endswith("_test.py")
+def _looked_at(words: list[str]) -> list[str]:
+    """A command's words but the files it runs: Qwen2.5-Coder-1.5B ran main.py, never read
+    it, and wrote report.py's text over it."""
+    ran = {0} if words and words[0].startswith("./") else set()  # ./run.sh
+    for at, word in enumerate(words):
+        if posixpath.basename(word) not in _RUNNERS:
+            continue
+        at += 1
+        while at < len(words) and words[at].startswith("-") and words[at] not in ("-c", "-m"):
+            at += 1  # python3 -B main.py; python3 -c CODE runs no file
+        if at < len(words) and not words[at].startswith("-"):
+            ran.add(at)
+    return [word for i, word in enumerate(words) if i not in ran]
 
 
 def _output_name(name: str) -> bool:

@@ -26,9 +26,14 @@ from pygent.app.run_guide import (
     STILL_TYPED,
     TYPED_NUMBER,
     RunGuide,
-    fix_target,
     task_checks,
+)
+from pygent.app.tracebacks import (
+    defines,
+    failed_equality,
+    fix_target,
     traceback_tip,
+    value_script,
 )
 from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
@@ -711,6 +716,83 @@ def test_paths_in_a_tip_are_said_from_the_runs_folder_when_it_holds_them() -> No
     assert fix_target(trace, "/elsewhere") == "views.py"  # not in it: the frames' own folder
 
 
+ASSERTING_TEST = ("from pages import page_count\n\nassert page_count(10, 10) == 1\n"
+                  "assert page_count(11, 10) == 2\n")
+
+
+def test_a_failed_assert_says_what_its_call_gave(runtime: Runtime) -> None:
+    # Shown "assert page_count(11, 10) == 2" failing, Qwen2.5-Coder-1.5B changed page(), not
+    # page_count(), six times over; pytest would have said the call gave 1.
+    (runtime.workspace / "test_pages.py").write_text(ASSERTING_TEST)
+    model = FakeModel([calls(call("bash", {"cmd": "python3 test_pages.py"})),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Fix pages.py so that python3 test_pages.py passes.")
+    tip = ("[The error is in test_pages.py, line 4: `assert page_count(11, 10) == 2`. "
+           "page_count(11, 10) gives 1, not 2. That line is the test; fix the code it tests, "
+           "not the test.]")
+    assert tool_texts(loop, "bash")[0].endswith(f"[exit status 1]\n{tip}")
+    assert tip in tool_texts(loop, "stop")[0]  # the review's run of the check says it too
+
+
+@pytest.mark.parametrize("line", [
+    "assert page_count(11, 10) == 2, 'eleven items'",  # its own message says enough
+    "total = 11\nassert total == 2",  # no call to run again
+    "assert page_count(11, 10) > 2",  # not an equality
+    "assert (page_count(11, 10) ==\n        2)",  # over two lines: the traceback shows one
+    "assert helper(11) == 2",  # a name the test made itself: nothing to show
+])
+def test_other_failed_asserts_get_only_where_they_failed(runtime: Runtime, line: str) -> None:
+    (runtime.workspace / "test_pages.py").write_text(
+        "from pages import page_count\n\ndef helper(n):\n    return page_count(n, 10)\n\n"
+        + line + "\n")
+    model = FakeModel([calls(call("bash", {"cmd": "python3 test_pages.py"})), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("go")
+    output = tool_texts(loop, "bash")[0]
+    assert "[The error is in test_pages.py" in output and " gives " not in output
+
+
+def test_a_module_written_again_without_the_missing_name_is_told_so(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B wrote textutils.py back without slugify, "with the slugify
+    # function", four times, while the check said textutils.py had no slugify.
+    workspace = runtime.workspace
+    shout = "def shout(text):\n    return text.upper()\n"
+    (workspace / "textutils.py").write_text(shout)
+    (workspace / "test_textutils.py").write_text("from textutils import shout, slugify\n")
+    check = calls(call("bash", {"cmd": "python3 test_textutils.py"}))
+    model = FakeModel([check, calls(call("bash", {"cmd": "cat textutils.py"})),
+                       write("textutils.py", shout + "\n# slugify\n"),
+                       write("textutils.py", shout + "\ndef slugify(text):\n    return text\n"),
+                       write("textutils.py", shout), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("Add slugify so that python3 test_textutils.py passes.")
+    without, fixed, later = tool_texts(loop, "write_file")
+    assert without.endswith("\n[textutils.py still has no slugify: the text you wrote does not "
+                            "define it. Write textutils.py again with a `def slugify(...):` in it.]")
+    assert "still has no" not in fixed and "still has no" not in later  # once defined: quiet
+
+
+def test_a_failed_assert_is_run_again_only_with_the_tests_own_imports() -> None:
+    trace = ('Traceback (most recent call last):\n  File "/w/test_a.py", line 4, in <module>\n'
+             '    assert f(1) == 2\nAssertionError\n[exit status 1]')
+    assert failed_equality(trace) == ("/w/test_a.py", "f(1)", "2")
+    assert failed_equality(trace.replace("AssertionError", "AssertionError: f")) is None
+    assert value_script("import os\nfrom a import f\nx = f(0)\nif x:\n    import sys\n",
+                        "f(1)") == "import os\nfrom a import f\nprint(repr(f(1)))"
+    assert value_script("def broken(:\n", "f(1)") is None
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("def slugify(text):\n", True), ("async def slugify():\n", True), ("class slugify:\n", True),
+    ("slugify = make()\n", True), ("from .slug import slugify\n", True),
+    ("from slug import make, slugify\n", True), ("def slugify_all():\n", False),
+    ("# slugify goes here\n", False), ("    def slugify(self):\n", False)])
+def test_a_name_is_defined_by_a_def_a_class_an_assignment_or_an_import(text: str,
+                                                                       found: bool) -> None:
+    assert defines(text, "slugify") is found
+
+
 def test_a_number_typed_into_a_file_is_answered_with_the_tip_to_compute_it(
         runtime: Runtime) -> None:
     # Qwen2.5-Coder-1.5B read sales.csv and wrote 39.50 as the total of its amounts (7), then
@@ -745,9 +827,9 @@ def test_a_write_over_the_test_the_task_checks_with_is_refused_once(runtime: Run
     # Pointed at the failing line of test_pages.py, Qwen2.5-Coder-1.5B wrote pages.py's text
     # into the test, and the check passed.
     (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
-    over_test = write("test_pages.py", FIXED)
-    model = FakeModel([over_test, over_test, write("notes_test.py", "x = 1\n"),
-                       calls(call("stop"))])
+    changed_test = FAILING_TEST + "assert pages.page_count(1, 3) == 1\n"
+    model = FakeModel([write("test_pages.py", FIXED), write("test_pages.py", changed_test),
+                       write("notes_test.py", "x = 1\n"), calls(call("stop"))])
     loop = agent(model, runtime, check_before_stop=True)
     loop.run_until_stop("Fix the bug in pages.py (not the test) so that python3 test_pages.py "
                         "passes.")
@@ -755,9 +837,47 @@ def test_a_write_over_the_test_the_task_checks_with_is_refused_once(runtime: Run
     assert refused == ("Not written: test_pages.py is the test the task checks with, so it "
                        "stays as it is. Write the code it tests instead (pages.py), whole, then "
                        "run the check.")
-    assert insisted.startswith("Wrote ")  # a task may ask to change its test: once only
+    assert insisted.startswith("Wrote ")  # a task may ask to change its test
     assert other.startswith("Wrote ")  # not a test the task's check runs
-    assert (runtime.workspace / "test_pages.py").read_text() == FIXED
+    assert (runtime.workspace / "test_pages.py").read_text() == changed_test
+
+
+def test_a_test_written_over_without_its_asserts_is_refused_every_time(runtime: Runtime) -> None:
+    # Qwen2.5-Coder-1.5B wrote textutils.py's text into test_textutils.py twice; the second
+    # write went through, the check then ran no assert and "passed", and the stop was taken.
+    (runtime.workspace / "test_pages.py").write_text(FAILING_TEST)
+    model = FakeModel([write("test_pages.py", FIXED)] * 3 + [
+        calls(call("bash", {"cmd": "cat > test_pages.py <<'EOF'\nx = 1\nEOF"})),
+        calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Fix the bug in pages.py so that python3 test_pages.py passes.")
+    first, *again = tool_texts(loop, "write_file")
+    assert first.startswith("Not written: test_pages.py is the test")
+    assert again and all(text == (
+        "Not written: this text has none of test_pages.py's assert lines, so the check would "
+        "pass without testing anything. Write the code it tests instead (pages.py), whole, "
+        "then run the check.") for text in again)
+    # a command's text is not looked into: the guard is for a model's mistake, not a wall
+    assert (runtime.workspace / "test_pages.py").read_text() == "x = 1\n"
+
+
+@pytest.mark.parametrize(("command", "path"), [
+    ("python3 pages.py", "pages.py"), ("python3 -B pages.py", "pages.py"), ("./run.sh", "run.sh"),
+    ("sh run.sh", "run.sh"), ("bash -x run.sh", "run.sh")])
+def test_running_a_file_is_not_reading_it(runtime: Runtime, command: str, path: str) -> None:
+    # Qwen2.5-Coder-1.5B ran python3 main.py, never read main.py, and wrote report.py's
+    # text over it: the run had counted main.py as seen.
+    script = runtime.workspace / "run.sh"
+    script.write_text("#!/bin/sh\necho ok\n")
+    script.chmod(0o755)
+    before = (runtime.workspace / path).read_text()
+    model = FakeModel([calls(call("bash", {"cmd": command})), write(path, "x = 1\n"),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, read_before_write=True)
+    loop.run_until_stop("go")
+    ran, read = tool_texts(loop, "bash")[:2]
+    assert "[exit status" not in ran and read == before.rstrip("\n")  # the write became a read
+    assert (runtime.workspace / path).read_text() == before
 
 
 def test_a_silent_command_that_changes_a_file_each_time_is_no_repeat(runtime: Runtime) -> None:
