@@ -105,10 +105,13 @@ def value_script(test_text: str, expression: str) -> Optional[str]:
 
 
 def missing_name(output: str, folder: str = "") -> Optional[tuple[str, str]]:
-    """(module file, name) when a failure is a name the user's module does not define."""
+    """(module file, name) when a test failed on a name the user's module does not define.
+    Only a test's import says the module is what lacks it: main.py importing ``calc`` after
+    a rename is main.py's to fix, as :func:`fix_target` says too."""
     found = _user_frames(output, folder)
     missing = _NO_NAME.search(output)
-    if found is None or missing is None or not missing["path"].startswith(found[1] + "/"):
+    if found is None or missing is None or not missing["path"].startswith(found[1] + "/") \
+            or not is_test(found[0][-1]["path"]):
         return None
     return posixpath.relpath(missing["path"], found[1]), missing["name"]
 

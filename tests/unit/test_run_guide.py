@@ -768,9 +768,26 @@ def test_a_module_written_again_without_the_missing_name_is_told_so(runtime: Run
     loop = agent(model, runtime)
     loop.run_until_stop("Add slugify so that python3 test_textutils.py passes.")
     without, fixed, later = tool_texts(loop, "write_file")
-    assert without.endswith("\n[textutils.py still has no slugify: the text you wrote does not "
-                            "define it. Write textutils.py again with a `def slugify(...):` in it.]")
+    assert without.endswith(
+        "\n[textutils.py still has no slugify: the text you wrote does not define it. Write "
+        "textutils.py again with a `def slugify(...):` in it.]")
     assert "still has no" not in fixed and "still has no" not in later  # once defined: quiet
+
+
+def test_a_renamed_function_still_imported_elsewhere_is_not_asked_back(runtime: Runtime) -> None:
+    # After a rename, main.py still imported calc: the 1.5B model was told "shop.py still has
+    # no calc: write it with def calc", and stopped fixing main.py.
+    workspace = runtime.workspace
+    (workspace / "shop.py").write_text("def order_total(order):\n    return 1\n")
+    (workspace / "main.py").write_text("from shop import calc\n")
+    model = FakeModel([calls(call("bash", {"cmd": "python3 main.py"})),
+                       calls(call("bash", {"cmd": "cat shop.py"})),
+                       write("shop.py", "def order_total(order):\n    return 2\n"),
+                       calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime)
+    loop.run_until_stop("Rename calc in shop.py to order_total so python3 main.py works.")
+    assert "shop.py has no calc" in tool_texts(loop, "bash")[0]
+    assert tool_texts(loop, "write_file") == ["Wrote 37 bytes to shop.py"]
 
 
 def test_a_failed_assert_is_run_again_only_with_the_tests_own_imports() -> None:
