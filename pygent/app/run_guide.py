@@ -446,7 +446,7 @@ class RunGuide:
                 or not isinstance(content, str):
             return ""
         path, missing = self._lacks
-        if defines(content, missing):
+        if defines(content, missing, posixpath.splitext(posixpath.basename(path))[0]):
             self._lacks = None
             return ""
         return (f"[{path} still has no {missing}: the text you wrote does not define it. Write "

@@ -116,9 +116,12 @@ def missing_name(output: str, folder: str = "") -> Optional[tuple[str, str]]:
     return posixpath.relpath(missing["path"], found[1]), missing["name"]
 
 
-def defines(text: str, name: str) -> bool:
+def defines(text: str, name: str, module: str = "") -> bool:
     """Whether Python text defines ``name`` at its top level (roughly: def, class, = or an
-    import that names it)."""
+    import that names it, except from ``module`` itself: the 1.5B model wrote the test's
+    ``from textutils import shout, slugify`` into textutils.py)."""
     word = re.escape(name)
+    own = rf"(?!from\s+{re.escape(module)}\s)" if module else ""
     return re.search(rf"^(?:(?:async\s+)?def|class)\s+{word}\b|^{word}\s*[:=]|"
-                     rf"^(?:from\s+\S+\s+)?import\b.*\b{word}\b", text, re.MULTILINE) is not None
+                     rf"^{own}(?:from\s+\S+\s+)?import\b.*\b{word}\b", text,
+                     re.MULTILINE) is not None

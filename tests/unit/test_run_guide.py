@@ -810,6 +810,12 @@ def test_a_name_is_defined_by_a_def_a_class_an_assignment_or_an_import(text: str
     assert defines(text, "slugify") is found
 
 
+def test_a_module_importing_the_name_from_itself_does_not_define_it() -> None:
+    test_text = "from textutils import shout, slugify\nassert slugify('A') == 'a'\n"
+    assert not defines(test_text, "slugify", "textutils")
+    assert defines("from slugs import slugify\n", "slugify", "textutils")
+
+
 def test_a_number_typed_into_a_file_is_answered_with_the_tip_to_compute_it(
         runtime: Runtime) -> None:
     # Qwen2.5-Coder-1.5B read sales.csv and wrote 39.50 as the total of its amounts (7), then
