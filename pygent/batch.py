@@ -25,7 +25,14 @@ from .app.tasks import runs_elsewhere
 from .app.watchdog import start_watchdog
 from .app.workspace_archive import extract, pack
 from .app.workspace_diff import snapshot, unified_diff
-from .domain.errors import ConfigError, ModelError, PygentError, SandboxError, StepCancelled
+from .domain.errors import (
+    ConfigError,
+    ModelError,
+    PygentError,
+    SandboxError,
+    StepCancelled,
+    said,
+)
 from .domain.ports import Executor
 
 __all__ = ["BatchSummary", "run_batch", "run_batch_task"]
@@ -96,7 +103,7 @@ def run_batch_task(task: dict[str, Any], settings: Settings, options: dict[str, 
         else:
             result["diff"] = unified_diff(before, snapshot(agent.runtime.workspace))
     except Exception as exc:  # whatever failed is this task's result, not the batch's end
-        result.update(reason="error", answer="", error=_said(exc),
+        result.update(reason="error", answer="", error=said(exc, whole=True),
                       infrastructure=is_infrastructure(exc))
     finally:
         finished.set()
@@ -135,7 +142,7 @@ def _send_back(runtime: Any, result: dict[str, Any]) -> None:
     try:
         result["workspace_archive"] = pack(runtime.export_file(".", staging / "workspace"))
     except (PygentError, OSError) as exc:
-        result["workspace_error"] = _said(exc)
+        result["workspace_error"] = said(exc, whole=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -144,7 +151,7 @@ def _close(agent: Any, result: dict[str, Any]) -> None:
     try:
         agent.close()
     except Exception as exc:  # noted on the result; the batch goes on
-        result.setdefault("error", f"cleanup failed: {_said(exc)}")
+        result.setdefault("error", f"cleanup failed: {said(exc, whole=True)}")
 
 
 def cancel_running() -> None:
@@ -160,11 +167,6 @@ def is_infrastructure(exc: BaseException) -> bool:
     if isinstance(exc, ConfigError):
         return False
     return isinstance(exc, (SandboxError, ModelError, OSError))  # DockerUnavailable included
-
-
-def _said(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:500]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass
@@ -260,7 +262,7 @@ def _result_of(future: Future[Any], task: BatchTask,
             return line
         raise TypeError(f"the job returned {type(line).__name__}, not a result")
     except Exception as exc:
-        return {"id": task.id, "reason": "error", "answer": "", "error": _said(exc),
+        return {"id": task.id, "reason": "error", "answer": "", "error": said(exc, whole=True),
                 "infrastructure": infrastructure(exc), "steps": 0, "tokens": 0}
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from ..domain.errors import PygentError, StepCancelled, TaskError
+from ..domain.errors import PygentError, StepCancelled, TaskError, said
 from ..domain.persona import Persona
 from ..domain.ports import Executor, ToolRuntime
 from .watchdog import start_watchdog
@@ -294,7 +294,7 @@ class TaskManager:
         try:
             line = future.result()
         except Exception as exc:  # the executor failed the job: a worker or node died
-            return self._finish(task, task._why_cancelled or f"failed: {_said(exc)}")
+            return self._finish(task, task._why_cancelled or f"failed: {said(exc)}")
         reason = str(line.get("reason", ""))
         task.result = str(line.get("answer") or "")
         task.archive = line.get("workspace_archive")
@@ -453,11 +453,6 @@ def copy_between(source: Any, path: str, target: Any, dest: str) -> Path:
         return Path(target.upload_file(exported, dest))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _said(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _ended(reason: str) -> str:

@@ -61,3 +61,11 @@ class CheckpointConflict(CheckpointError):
     def __init__(self, message: str, paths: list[str]) -> None:
         super().__init__(message)
         self.paths = paths
+
+
+def said(exc: BaseException, whole: bool = False) -> str:
+    """An exception in one line for a person: its type and first line; with ``whole``, all
+    its lines joined (up to 500 characters), for a record that should lose nothing."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(str(exc).split())[:500] if whole else (lines[0] if lines else "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

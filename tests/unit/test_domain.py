@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pygent.domain.conversation import Conversation
+from pygent.domain.errors import said
 from pygent.domain.messages import Message, ToolCall, ToolCallFunction
 
 texts = st.text(max_size=40)
@@ -138,3 +139,11 @@ def test_content_given_as_parts_is_read_as_their_text(parts: list[Any]) -> None:
 @given(optional_texts)
 def test_a_message_dict_without_a_role_is_an_assistant_message(content: Optional[str]) -> None:
     assert Message.from_dict({"content": content}) == Message("assistant", content)
+
+
+def test_an_error_is_said_in_one_line_with_its_type() -> None:
+    error = RuntimeError("worker died\n  File 'x.py', line 3\nMemoryError")
+    assert said(error) == "RuntimeError: worker died"
+    assert said(error, whole=True) == "RuntimeError: worker died File 'x.py', line 3 MemoryError"
+    assert said(ValueError("x" * 600), whole=True) == "ValueError: " + "x" * 500
+    assert said(KeyError()) == said(KeyError(), whole=True) == "KeyError"

@@ -28,7 +28,7 @@ from collections import deque
 from concurrent.futures import CancelledError, Future, InvalidStateError, wait
 from typing import Any, Callable, Optional
 
-from pygent.domain.errors import ConfigError
+from pygent.domain.errors import ConfigError, said
 
 from .ray_gate import RayGate, RequestSlots
 
@@ -91,7 +91,7 @@ class RayExecutor:
             try:
                 _init_ray(ray, address, workers, self._bundle)
             except Exception as exc:
-                raise ConfigError(f"cannot reach {where}: {_said(exc)}") from exc
+                raise ConfigError(f"cannot reach {where}: {said(exc)}") from exc
         self._group = placement_group([dict(self._bundle)] * workers, strategy="SPREAD")
         try:
             ray.get(self._group.ready(), timeout=start_timeout)
@@ -103,7 +103,7 @@ class RayExecutor:
                 raise
             raise ConfigError(
                 f"{where} cannot hold {workers} workers of {self._bundle} within "
-                f"{start_timeout:g} s; lower --workers or add nodes ({_said(exc)})") from exc
+                f"{start_timeout:g} s; lower --workers or add nodes ({said(exc)})") from exc
 
     def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any]:
         """Queue ``job(*args)`` as a Ray task in this executor's slots."""
@@ -308,9 +308,4 @@ def job_error(exc: BaseException) -> BaseException:
 
 def job_error_text(exc: BaseException) -> str:
     """One line for a result: ``ValueError: bad input``, not Ray's wrapped traceback."""
-    return _said(job_error(exc))
-
-
-def _said(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return said(job_error(exc))
