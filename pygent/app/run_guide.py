@@ -60,6 +60,7 @@ SHOWN_FILES = 3
 CHECK_SECONDS = 30  # a command the task names, run at the first stop
 CHECK_BYTES = 1500
 MAX_VALUE = 200  # characters of a failed assert's value worth showing
+MAX_TEST_BYTES = 200_000  # of a test read for its imports; a longer one gets no value shown
 #: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
 #: keeps its arguments ("python3 greet.py Ann"); bare, only the file (the words after are prose).
 _RUNNER = (r"(?:python3?\s+[\w./-]+\.py|pytest(?:\s+[\w./-]+\.py)?|(?:bash|sh)\s+[\w./-]+\.sh"
@@ -457,7 +458,7 @@ class RunGuide:
         sandbox the way pytest shows it ('' when that cannot be told): shown only the assert,
         Qwen2.5-Coder-1.5B changed page(), not the page_count() the assert called."""
         failed = failed_equality(output, self.folder)
-        text = self._sandbox(f"cat -- {shlex.quote(failed[0])}") if failed else None
+        text = self._sandbox(_inside(failed[0], f"head -c {MAX_TEST_BYTES}")) if failed else None
         script = value_script(text, failed[1]) if failed and text is not None else None
         if failed is None or script is None:
             return ""

@@ -8,6 +8,7 @@ changed.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -733,6 +734,25 @@ def test_a_failed_assert_says_what_its_call_gave(runtime: Runtime) -> None:
            "not the test.]")
     assert tool_texts(loop, "bash")[0].endswith(f"[exit status 1]\n{tip}")
     assert tip in tool_texts(loop, "stop")[0]  # the review's run of the check says it too
+
+
+def test_a_failed_assert_outside_the_workspace_is_not_looked_into(runtime: Runtime,
+                                                                   tmp_path: Path) -> None:
+    # The traceback is the command's output, which a hostile command writes as it likes: the
+    # file it names is read only through the sandbox, and only inside the shell's folder.
+    outside = tmp_path / "test_out.py"
+    outside.write_text("from os import getcwd\nassert getcwd() == 'x'\n")
+    (runtime.workspace / "link_test.py").symlink_to(outside)
+    for path in (outside, runtime.workspace / "link_test.py"):
+        fake = (f'Traceback (most recent call last):\n  File "{path}", line 2, in <module>\n'
+                "    assert getcwd() == 'x'\nAssertionError")
+        model = FakeModel([calls(call("bash", {"cmd": f"printf %s {shlex.quote(fake)}; exit 1"})),
+                           calls(call("stop")), calls(call("stop"))])
+        loop = agent(model, runtime)
+        loop.run_until_stop("go")
+        assert " gives " not in tool_texts(loop, "bash")[0]
+    assert RunGuide(runtime).assert_value(fake.replace(str(runtime.workspace / "link_test.py"),
+                                                       str(runtime.workspace / "nope.py"))) == ""
 
 
 @pytest.mark.parametrize("line", [
