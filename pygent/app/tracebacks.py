@@ -46,11 +46,8 @@ def fix_target(output: str, folder: str = "") -> str:
     found = _user_frames(output, folder)
     if found is None:
         return ""
-    frames, root = found
-    path = posixpath.relpath(frames[-1]["path"], root)
-    missing = _NO_NAME.search(output)
-    if is_test(path) and missing and missing["path"].startswith(root + "/"):
-        path = posixpath.relpath(missing["path"], root)
+    lacking = missing_name(output, folder)
+    path = lacking[0] if lacking else posixpath.relpath(found[0][-1]["path"], found[1])
     return "" if is_test(path) else path
 
 
