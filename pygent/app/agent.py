@@ -36,13 +36,14 @@ from .run_guide import STUCK_AFTER, RunGuide, interactive_note, rambles
 from .text_protocol import (
     SHELL_TOOL,
     TEXT,
+    WRITE_TOOL,
     failed,
     nudge,
     problems_note,
     to_text_wire,
     with_example,
 )
-from .tool_text import TextActions, read_actions
+from .tool_text import TextActions, new_call, read_actions
 
 #: The temperature a reply is drawn again at when it repeats a looping action.
 REDRAW_TEMPERATURE = 1.0
@@ -280,17 +281,22 @@ class AgentLoop:
             actions = read_actions(message.content, self.tools.names(),
                                    shell_blocks=text_mode or self.unattended,
                                    shell_beside_calls=text_mode, file_blocks=text_mode)
+            focused = self._focused_block(message.content) \
+                if text_mode and self.unattended and not actions.calls else None
+            actions = focused or actions
             problems = actions.problems
             if actions.calls and text_mode:  # one action per reply: the rest is not kept
                 message.tool_calls, read = actions.calls[:1], True
                 message.content = first_action(message.content, actions)
                 kept = read_actions(message.content, self.tools.names(), shell_blocks=True,
                                     shell_beside_calls=True, file_blocks=True)
-                shown, problems = kept.prose, kept.problems
+                shown, problems = (kept.prose, kept.problems) if focused is None \
+                    else (message.content, [])
             elif actions.calls:
                 message.tool_calls, read = actions.calls, True
                 message.content = shown = actions.prose
         before = self._read_first(message)
+        self._put_in_place(message)
         self.append(message)
         if shown:
             self.emit(AssistantText(shown))
@@ -330,6 +336,23 @@ class AgentLoop:
         message.tool_calls = [ToolCall(first.id, function=ToolCallFunction(
             SHELL_TOOL, json.dumps({"cmd": command})))]
         return path
+
+    def _focused_block(self, text: str) -> Optional[TextActions]:
+        """A reply whose action is a python block holding just the function the run asked
+        for alone, with no path over it: the write of that function into its file."""
+        found = self.guide.focus_block(text)
+        if found is None or WRITE_TOOL not in self.tools.names():
+            return None
+        end, path, code = found
+        return TextActions([new_call(WRITE_TOOL, {"path": path, "content": code})], "", [], end)
+
+    def _put_in_place(self, message: Message) -> None:
+        """Make an unattended write of the asked-for function alone the whole file with that
+        function in place: the model's words keep the function, the call the file."""
+        for call in message.tool_calls or [] if self.unattended else []:
+            whole = self.guide.focus_write(call.function.name, call.function.arguments)
+            if whole is not None:
+                call.function = ToolCallFunction(call.function.name, whole)
 
     def _run_calls(self, calls: list[ToolCall]) -> None:
         """Run the calls in order; ``stop`` ends the run only when nothing before it failed."""
@@ -501,7 +524,9 @@ class AgentLoop:
         """What a successful action's result gets added: a module still lacking the name a
         failure asked for, a write that changed nothing, or a number typed by hand."""
         unchanged = self.guide.unchanged(watched, raw)  # always: it also counts loops
-        return self.guide.still_lacks(name, raw) or unchanged or self.guide.typed_number(name, raw)
+        spliced = self.guide.spliced_note()  # always: it is said once
+        return self.guide.still_lacks(name, raw) or unchanged or spliced \
+            or self.guide.typed_number(name, raw)
 
     def _answer(self, call: ToolCall, output: str, is_error: bool = False) -> None:
         self.append(

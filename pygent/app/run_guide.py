@@ -33,6 +33,16 @@ from collections import Counter
 from typing import Any, Callable, Optional
 
 from ..domain.ports import ToolRuntime
+from .function_edit import (
+    ask_for,
+    called_function,
+    definition_text,
+    definitions_only,
+    module_file,
+    parses,
+    splice,
+)
+from .text_blocks import fences
 from .text_protocol import NO_OUTPUT
 from .tracebacks import (
     defines,
@@ -61,6 +71,8 @@ CHECK_SECONDS = 30  # a command the task names, run at the first stop
 CHECK_BYTES = 1500
 MAX_VALUE = 200  # characters of a failed assert's value worth showing
 MAX_TEST_BYTES = 200_000  # of a test read for its imports; a longer one gets no value shown
+_PYTHON_LABELS = ("python", "py", "python3", "")
+MAX_MODULE_BYTES = 200_000  # of a module a function is put into; a longer one is written whole
 #: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
 #: keeps its arguments ("python3 greet.py Ann"); bare, only the file (the words after are prose).
 _RUNNER = (r"(?:python3?\s+[\w./-]+\.py|pytest(?:\s+[\w./-]+\.py)?|(?:bash|sh)\s+[\w./-]+\.sh"
@@ -143,6 +155,11 @@ class RunGuide:
         self._typed: set[str] = set()  # files whose text is a number the model typed
         self._guarded: set[str] = set()  # tests the task checks with, a write refused once
         self._lacks: Optional[tuple[str, str]] = None  # (module, name) a failure said it lacks
+        #: (file, function) a failed check points at, asked for alone; a write of it is spliced
+        self.focus: Optional[tuple[str, str]] = None
+        self._focus_new = False  # the asked-for function is not in its file yet
+        self._asserted: Optional[tuple[str, str]] = None  # (file, function) a failed assert calls
+        self._spliced = ""  # the function the last write put in place, for its result's note
         #: Actions run, with their output and writes before them -> checksums after them.
         self._done: dict[tuple[str, str, str, int], Optional[dict[str, str]]] = {}
         self._tried: Counter[tuple[str, str, int]] = Counter()  # actions run, outputs aside
@@ -166,6 +183,7 @@ class RunGuide:
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
         self._typed, self._guarded, self._lacks = set(), set(), None
+        self.focus = self._asserted = None
         self._tried.clear()
         self._before = self._files() if review else None
         self._sums = _sums(self._sandbox(SUMS)) if self._before is not None \
@@ -213,6 +231,7 @@ class RunGuide:
             return
         self.check_fails = failed
         self.fix_target = fix_target(output, self.folder) if failed else ""
+        self.focus = self.focus if failed else None
 
     def typed_number(self, name: str, arguments: str) -> str:
         """A note for a file written as one number the model typed, which the first stop's
@@ -245,6 +264,8 @@ class RunGuide:
 
     def _next_step(self, name: str, arguments: str) -> str:
         """What to do instead of an action that changes nothing, from what the run knows."""
+        if self.check_fails and self.focus:
+            return f"Next, {self._write_only()}"
         if self.check_fails:  # name the file: Qwen2.5-Coder-1.5B ran cat textutils.py eleven
             # times, told each time to change "the file", while the check said what it lacked
             path = self.fix_target or _read_file(name, arguments)
@@ -344,7 +365,9 @@ class RunGuide:
         self.check_fails = bool(verdict)
         if ran:
             lines.append(f"The task's check, run now:\n{ran}")
-        if verdict:
+        if verdict and self.focus:  # the files shown whole, the 1.5B model wrote one whole
+            lines.append(f"It fails: next, {self._write_only()}")
+        elif verdict:
             lines.extend(self._named_files())
             lines.append("It fails: fix that (write the file's whole new text), then run it "
                          "again.")
@@ -394,8 +417,9 @@ class RunGuide:
         self.failing = verdict
         if not verdict:
             return None
-        return (f"Not stopped: the check still fails.\n{ran}\nFix it and run it again; if it "
-                "cannot be fixed, call stop again and say why.")
+        fix = f"Next, {self._write_only()}" if self.focus else "Fix it and run it again."
+        return (f"Not stopped: the check still fails.\n{ran}\n{fix} If it cannot be fixed, call "
+                "stop again and say why.")
 
     def _run_checks(self) -> tuple[str, Optional[bool]]:
         """Run the task's commands from the folder the run began in: what they printed, and
@@ -405,7 +429,7 @@ class RunGuide:
             return "", None
         shown: list[str] = []
         verdict: Optional[bool] = None
-        self.fix_target = ""
+        self.fix_target, self.focus = "", None
         for command in self._checks:
             refused = self.refusal(command)  # deny rules and confirmation hold here too
             if refused is not None:
@@ -433,9 +457,69 @@ class RunGuide:
         return "\n".join(shown), verdict
 
     def failure_note(self, name: str, output: str) -> str:
-        """The hint for a failed action, noting a name the user's module lacks for later."""
-        self._lacks = missing_name(output, self.folder) or self._lacks
-        return failure_tip(name, output, self.folder, self.assert_value(output))
+        """The hint for a failed action, noting a name the user's module lacks for later, and
+        asking for the one function the failure points at, alone, when there is one."""
+        lacking = missing_name(output, self.folder)
+        self._lacks = lacking or self._lacks
+        self._asserted = None
+        tip = failure_tip(name, output, self.folder, self.assert_value(output))
+        target = lacking or self._asserted
+        self.focus = None if tip else self.focus  # a new traceback: a new function, or none
+        ask = self._focus_on(*target) if tip and target else ""
+        return f"{tip}\n{ask}" if ask else tip
+
+    def _write_only(self) -> str:
+        """What to do while a function is asked for alone."""
+        path, name = self.focus or ("", "")
+        where = f"it is added to {path}" if self._focus_new else f"it replaces {name} in {path}"
+        return f"write only {name}: a python block with just its def and body ({where}); then " \
+            "run the check."
+
+
+    def _focus_on(self, path: str, name: str) -> str:
+        """Ask for function ``name`` of ``path`` alone ('' when it cannot be put in place:
+        the module does not parse, is too long, or defines the name some other way)."""
+        text = self._sandbox(_inside(path, f"head -c {MAX_MODULE_BYTES}"))
+        if text is None or not parses(text):
+            return ""
+        current = definition_text(text, name)
+        if current is None and defines(text, name) or len(current or "") > SHOWN_BYTES:
+            return ""
+        self.focus, self._focus_new = (_clean(path), name), current is None
+        self._seen.add(_clean(path))  # shown as much as the write will change
+        return ask_for(path, name, current)
+
+    def focus_write(self, name: str, arguments: str) -> Optional[str]:
+        """The arguments of a write of the asked-for function alone, made the whole file
+        with that function put in place (None for any other action)."""
+        args = _arguments(arguments)
+        content = args.get("content")
+        if self.focus is None or name != WRITE_TOOL or not isinstance(content, str) \
+                or _clean(_written_path(name, args)) != self.focus[0] \
+                or self.focus[1] not in definitions_only(content):
+            return None
+        text = self._sandbox(_inside(self.focus[0], f"head -c {MAX_MODULE_BYTES}"))
+        whole = splice(text, content) if text is not None else None
+        if whole is None:
+            return None
+        self._spliced = self.focus[1]
+        return json.dumps({**args, "content": whole})
+
+    def focus_block(self, text: str) -> Optional[tuple[int, str, str]]:
+        """(end, file, code) of the first closed python block in a reply that defines the
+        asked-for function, for a reply that wrote it with no path over it, as asked."""
+        for block in fences(text) if self.focus else ():
+            code = text[block.body_start:block.body_end]
+            if block.closed and block.label in _PYTHON_LABELS and self.focus \
+                    and self.focus[1] in definitions_only(code):
+                return block.end, self.focus[0], code
+        return None
+
+    def spliced_note(self) -> str:
+        """The note for a write that put one function in place ('' for any other)."""
+        name, self._spliced = self._spliced, ""
+        return (f"[{name} was put in place in {self.focus[0]}; the rest of the file is as it "
+                "was. Run the check.]" if name and self.focus else "")
 
     def still_lacks(self, name: str, arguments: str) -> str:
         """A note for a write of the module a failure said lacks a name, still without it:
@@ -462,6 +546,10 @@ class RunGuide:
         script = value_script(text, failed[1]) if failed and text is not None else None
         if failed is None or script is None:
             return ""
+        called = called_function(text or "", failed[1])
+        if called and self.folder and failed[0].startswith(self.folder.rstrip("/") + "/"):
+            module = posixpath.join(posixpath.dirname(failed[0]), module_file(called[0]))
+            self._asserted = (posixpath.relpath(module, self.folder), called[1])
         folder = shlex.quote(posixpath.dirname(failed[0]))
         value = (self._sandbox(f"cd -- {folder} && python3 -c {shlex.quote(script)} </dev/null")
                  or "").strip()

@@ -157,7 +157,7 @@ def _bare_stop(text: str) -> list[_Hit]:
     if match is None:
         return []
     said = stop_words(match.group(0).strip()) or ""
-    return [(match.start(), match.end(), [_call(_STOP_TOOL, {"result": said})], [])]
+    return [(match.start(), match.end(), [new_call(_STOP_TOOL, {"result": said})], [])]
 
 
 def _gather(text: str, hits: list[_Hit]) -> TextActions:
@@ -251,7 +251,7 @@ def _judge_one(item: Any, names: list[str]) -> Union[ToolCall, str, None]:
     if name not in names:
         alias = shell_alias(name, item.get(key)) if key and _SHELL_TOOL in names else ""
         if alias:  # ``{"name": "run", "arguments": {"cmd": ...}}``: plainly a shell command
-            return _call(_SHELL_TOOL, {_shell_argument(): alias})
+            return new_call(_SHELL_TOOL, {_shell_argument(): alias})
         listed = ", ".join(names)
         return f"unknown tool {name!r} (available tools: {listed})" if key else None
     if key is None:
@@ -261,7 +261,7 @@ def _judge_one(item: Any, names: list[str]) -> Union[ToolCall, str, None]:
         arguments = decode_object(arguments)
     if not isinstance(arguments, dict):
         return f"the arguments of the call to {name!r} must be a JSON object"
-    return _call(name, arguments)
+    return new_call(name, arguments)
 
 
 def _is_schema(item: dict[str, Any]) -> bool:
@@ -289,7 +289,7 @@ def _file_hit(text: str, block: Block, path: str) -> _Hit:
     start = text.rfind(path, 0, block.start)
     start = text.rfind("\n", 0, start) + 1
     body = text[block.body_start : block.body_end]
-    return start, block.end, [_call(_WRITE_TOOL, {"path": path, "content": body})], []
+    return start, block.end, [new_call(_WRITE_TOOL, {"path": path, "content": body})], []
 
 
 def _opens_json(text: str, block: Block) -> bool:
@@ -320,14 +320,14 @@ def _shell_hits(text: str, blocks: list[Block], names: list[str],
         written = python_style_call(body, names, _parameter_order) \
             or shell_style_call(body, names, _parameter_order)
         if written is not None:  # ``write_file("a.txt", "hi")`` or ``write_file a.txt hi``
-            yield block.start, block.end, [_call(*written)], []
+            yield block.start, block.end, [new_call(*written)], []
             continue
         command = shell_command(block.label, body)
         said = stop_words(command) if _STOP_TOOL in names else None
         if said is not None:
-            yield block.start, block.end, [_call(_STOP_TOOL, {"result": said})], []
+            yield block.start, block.end, [new_call(_STOP_TOOL, {"result": said})], []
         elif command:
-            call = _call(_SHELL_TOOL, {_shell_argument(): command})
+            call = new_call(_SHELL_TOOL, {_shell_argument(): command})
             yield block.start, block.end, [call], []
 
 
@@ -349,7 +349,8 @@ def _shell_argument() -> str:
     return "cmd"
 
 
-def _call(name: str, arguments: dict[str, Any]) -> ToolCall:
+def new_call(name: str, arguments: dict[str, Any]) -> ToolCall:
+    """A call read from text, with a fresh id, its arguments as JSON the wire can carry."""
     encoded = json.dumps(arguments, ensure_ascii=False)
     try:
         encoded.encode("utf-8")
