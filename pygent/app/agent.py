@@ -419,6 +419,7 @@ class AgentLoop:
                 self.guide.refused(call.function.name, call.function.arguments)
                 return still
         kept = self.guide.test_write(call.function.name, call.function.arguments) \
+            or self.guide.input_write(call.function.name, call.function.arguments) \
             if self.unattended else None
         if kept is not None:
             return kept

@@ -71,6 +71,7 @@ CHECK_SECONDS = 30  # a command the task names, run at the first stop
 CHECK_BYTES = 1500
 MAX_VALUE = 200  # characters of a failed assert's value worth showing
 MAX_TEST_BYTES = 200_000  # of a test read for its imports; a longer one gets no value shown
+_CODE = (".py", ".sh", ".bash", ".js", ".ts", ".rb", ".go", ".rs", ".c", ".java")
 _PYTHON_LABELS = ("python", "py", "python3", "")
 MAX_MODULE_BYTES = 200_000  # of a module a function is put into; a longer one is written whole
 #: A command the task names: ``python3 x.py``, ``pytest``, ``bash x.sh``, ``./x``. Quoted, it
@@ -154,10 +155,11 @@ class RunGuide:
         self._refused: set[str] = set()
         self._typed: set[str] = set()  # files whose text is a number the model typed
         self._guarded: set[str] = set()  # tests the task checks with, a write refused once
+        self._inputs: set[str] = set()  # files the task reads, a write over them refused once
         self._lacks: Optional[tuple[str, str]] = None  # (module, name) a failure said it lacks
         #: (file, function) a failed check points at, asked for alone; a write of it is spliced
         self.focus: Optional[tuple[str, str]] = None
-        self._focus_new = False  # the asked-for function is not in its file yet
+        self._ask = ""  # the request for the function alone, while there is one
         self._asserted: Optional[tuple[str, str]] = None  # (file, function) a failed assert calls
         self._spliced = ""  # the function the last write put in place, for its result's note
         #: Actions run, with their output and writes before them -> checksums after them.
@@ -182,7 +184,7 @@ class RunGuide:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
-        self._typed, self._guarded, self._lacks = set(), set(), None
+        self._typed, self._guarded, self._inputs, self._lacks = set(), set(), set(), None
         self.focus = self._asserted = None
         self._tried.clear()
         self._before = self._files() if review else None
@@ -265,7 +267,7 @@ class RunGuide:
     def _next_step(self, name: str, arguments: str) -> str:
         """What to do instead of an action that changes nothing, from what the run knows."""
         if self.check_fails and self.focus:
-            return f"Next, {self._write_only()}"
+            return f"Next: {self._ask}"
         if self.check_fails:  # name the file: Qwen2.5-Coder-1.5B ran cat textutils.py eleven
             # times, told each time to change "the file", while the check said what it lacked
             path = self.fix_target or _read_file(name, arguments)
@@ -344,6 +346,28 @@ class RunGuide:
         return (f"Not written: this text has none of {path}'s assert lines, so the check would "
                 f"pass without testing anything. {instead}")
 
+    def input_write(self, name: str, arguments: str) -> Optional[str]:
+        """The answer to a first write over a file the task reads while a file it asks for
+        does not exist yet, or None: told to write sorted.txt from names.txt, the 1.5B model
+        wrote names.txt again by hand, its duplicates kept, and never made sorted.txt."""
+        path = _clean(_written_path(name, _arguments(arguments)))
+        named = [_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task)]
+        if not path or path not in named or path not in (self._before or {}) \
+                or path in self._inputs:
+            return None
+        wanted = [n for n in dict.fromkeys(named) if n not in (self._before or {})
+                  and _output_name(n) and self._missing(n)][:MAX_MISSING]
+        if not wanted:
+            return None
+        self._inputs.add(path)
+        first = wanted[0]
+        make = (f"Write {first} instead." if first.endswith(_CODE) else
+                f"Make {first} from {path} instead, with a command whose output goes to it "
+                f"(COMMAND > {first}).")
+        return (f"Not written: {path} is what the task reads, and it asks for "
+                f"{', '.join(wanted)}, which {'does' if len(wanted) == 1 else 'do'} not exist "
+                f"yet. {make} To change {path} all the same, write it again.")
+
     def _code_files(self) -> str:
         """The task's Python files that are not tests and exist: where a fix belongs."""
         before = self._before or {}
@@ -366,7 +390,7 @@ class RunGuide:
         if ran:
             lines.append(f"The task's check, run now:\n{ran}")
         if verdict and self.focus:  # the files shown whole, the 1.5B model wrote one whole
-            lines.append(f"It fails: next, {self._write_only()}")
+            lines.append(f"It fails. {self._ask}")
         elif verdict:
             lines.extend(self._named_files())
             lines.append("It fails: fix that (write the file's whole new text), then run it "
@@ -417,9 +441,11 @@ class RunGuide:
         self.failing = verdict
         if not verdict:
             return None
-        fix = f"Next, {self._write_only()}" if self.focus else "Fix it and run it again."
-        return (f"Not stopped: the check still fails.\n{ran}\n{fix} If it cannot be fixed, call "
-                "stop again and say why.")
+        if self.focus:
+            return (f"Not stopped: the check still fails (if it cannot be fixed, call stop again "
+                    f"and say why).\n{ran}\n{self._ask}")
+        return (f"Not stopped: the check still fails.\n{ran}\nFix it and run it again; if it "
+                "cannot be fixed, call stop again and say why.")
 
     def _run_checks(self) -> tuple[str, Optional[bool]]:
         """Run the task's commands from the folder the run began in: what they printed, and
@@ -450,44 +476,38 @@ class RunGuide:
                 else NO_OUTPUT
             if result.exit_code == NOT_EXECUTABLE and command.startswith("./"):
                 output += f"\n({command.split()[0]} is not executable: chmod +x makes it so)"
-            tip = self.failure_note("bash", result.output) if failed_now else ""
+            tip = self.failure_note("bash", result.output, ask=False) if failed_now else ""
             if failed_now and not self.fix_target:
                 self.fix_target = fix_target(result.output, folder)
             shown.append(f"$ {command}\n{output}" + (f"\n{tip}" if tip else ""))
         return "\n".join(shown), verdict
 
-    def failure_note(self, name: str, output: str) -> str:
+    def failure_note(self, name: str, output: str, ask: bool = True) -> str:
         """The hint for a failed action, noting a name the user's module lacks for later, and
         asking for the one function the failure points at, alone, when there is one."""
         lacking = missing_name(output, self.folder)
         self._lacks = lacking or self._lacks
         self._asserted = None
-        tip = failure_tip(name, output, self.folder, self.assert_value(output))
+        value = self.assert_value(output)
+        tip = failure_tip(name, output, self.folder, value)
         target = lacking or self._asserted
         self.focus = None if tip else self.focus  # a new traceback: a new function, or none
-        ask = self._focus_on(*target) if tip and target else ""
-        return f"{tip}\n{ask}" if ask else tip
+        focused = bool(tip and target and self._focus_on(*target, "" if lacking else value))
+        return f"{tip}\n[{self._ask}]" if focused and ask else tip
 
-    def _write_only(self) -> str:
-        """What to do while a function is asked for alone."""
-        path, name = self.focus or ("", "")
-        where = f"it is added to {path}" if self._focus_new else f"it replaces {name} in {path}"
-        return f"write only {name}: a python block with just its def and body ({where}); then " \
-            "run the check."
-
-
-    def _focus_on(self, path: str, name: str) -> str:
-        """Ask for function ``name`` of ``path`` alone ('' when it cannot be put in place:
-        the module does not parse, is too long, or defines the name some other way)."""
+    def _focus_on(self, path: str, name: str, value: str = "") -> bool:
+        """Ask for function ``name`` of ``path`` alone from now on; False when it could not be
+        put in place (the module does not parse, or defines the name some other way) or is too
+        long to show."""
         text = self._sandbox(_inside(path, f"head -c {MAX_MODULE_BYTES}"))
         if text is None or not parses(text):
-            return ""
+            return False
         current = definition_text(text, name)
         if current is None and defines(text, name) or len(current or "") > SHOWN_BYTES:
-            return ""
-        self.focus, self._focus_new = (_clean(path), name), current is None
+            return False
+        self.focus, self._ask = (_clean(path), name), ask_for(path, name, current, value)
         self._seen.add(_clean(path))  # shown as much as the write will change
-        return ask_for(path, name, current)
+        return True
 
     def focus_write(self, name: str, arguments: str) -> Optional[str]:
         """The arguments of a write of the asked-for function alone, made the whole file

@@ -70,7 +70,8 @@ def test_a_failed_assert_shows_its_function_and_asks_for_it_alone(runtime: Runti
     asked = results(model)[1]
     assert "page_count(11, 10) gives 1, not 2." in asked
     assert ("[page_count is in pages.py:\n```python\ndef page_count(total, per_page):\n"
-            "    return total // per_page\n```\nWrite only page_count, fixed: a python block "
+            "    return total // per_page\n```\npage_count(11, 10) gives 1, not 2. Write only "
+            "page_count, fixed: a python block "
             "with just its def and body. It replaces page_count in pages.py, and the rest of "
             "pages.py stays as it is.]") in asked
 
@@ -106,16 +107,26 @@ def test_a_name_a_test_cannot_import_is_asked_for_as_a_new_function(runtime: Run
     assert results(model)[3] == "Result of bash:\n(no output, exit status 0)"
 
 
-def test_the_review_and_the_recheck_end_with_the_request(runtime: Runtime) -> None:
-    # Shown the files whole after the request, the 1.5B model wrote the whole file back.
-    model = FakeModel([say(STOP)] * 4)
+def test_the_review_the_recheck_and_a_repeat_end_with_the_request(runtime: Runtime) -> None:
+    # With the request before the files shown whole, the 1.5B model wrote the whole file
+    # back; with it before a line of prose, it ran cat; with the code block last, it wrote
+    # the function (the same conversation, replayed).
+    look = "```bash\ncat pages.py\n```"
+    model = FakeModel([say(STOP), say(STOP), say(look), say(look), say(STOP), say(STOP)])
     text_agent(model, runtime).run_until_stop(f"Fix pages.py so that {CHECK} passes.")
-    review, recheck = results(model)[1], results(model)[2]
-    asked = ("write only page_count: a python block with just its def and body (it replaces "
-             "page_count in pages.py); then run the check.")
-    assert "Write only page_count, fixed" in review and "--- pages.py holds" not in review
-    assert review.endswith(f"It fails: next, {asked}")
-    assert f"Next, {asked} If it cannot be fixed, call stop again and say why." in recheck
+    review, recheck, _, repeat = results(model)[1:5]
+    asked = ("page_count is in pages.py:\n```python\ndef page_count(total, per_page):\n"
+             "    return total // per_page\n```\npage_count(11, 10) gives 1, not 2. Write only "
+             "page_count, fixed: a python block "
+             "with just its def and body. It replaces page_count in pages.py, and the rest of "
+             "pages.py stays as it is.")
+    assert review.endswith(f"It fails. {asked}") and review.count("Write only") == 1
+    assert "--- pages.py holds" not in review  # no whole file to copy
+    assert recheck.startswith("Result of stop:\nNot stopped: the check still fails (if it "
+                              "cannot be fixed, call stop again and say why).\n$ python3 "
+                              "test_pages.py\n")
+    assert recheck.endswith(f"\n{asked}") and recheck.count("Write only") == 1
+    assert repeat.endswith(f"doing it again changes nothing. Next: {asked}")
 
 
 def test_a_whole_file_write_is_written_as_it_is(runtime: Runtime) -> None:

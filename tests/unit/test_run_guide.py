@@ -692,8 +692,9 @@ def test_a_read_loop_while_the_check_fails_is_told_which_file_to_write(runtime: 
     assert "textutils.py has no slugify.]" in tool_texts(loop, "stop")[0]
     again = tool_texts(loop, "bash")[1]
     assert again == REPEATED.format(next=(  # asked for alone, as the review asked for it
-        "Next, write only slugify: a python block with just its def and body (it is added to "
-        "textutils.py); then run the check."))
+        "Next: Write only the new slugify: a python block with just this function, its body "
+        "written. It is added to textutils.py, and the rest of textutils.py stays as it is:\n"
+        "```python\ndef slugify(...):\n    ...\n```"))
 
 
 @pytest.mark.parametrize("trace, target", [
@@ -1032,3 +1033,47 @@ def test_a_chat_streams_repeated_lines_whole(runtime: Runtime) -> None:
     loop = agent(model, runtime)
     loop.step("print hello twenty times")
     assert model.sent == [21]
+
+
+def test_a_write_over_the_file_a_task_reads_is_refused_once_while_its_output_is_missing(
+        runtime: Runtime) -> None:
+    # Told to write sorted.txt from names.txt, Qwen2.5-Coder-1.5B wrote names.txt again by
+    # hand, duplicates and all, and never made sorted.txt.
+    names = runtime.workspace / "names.txt"
+    names.write_text("bo\nal\nbo\n")
+    look = calls(call("bash", {"cmd": "cat names.txt"}))
+    model = FakeModel([look, write("names.txt", "bo\nal\n"), write("names.txt", "al\nbo\n"),
+                       write("sorted.txt", "al\nbo\n"), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True, read_before_write=True)
+    loop.run_until_stop("names.txt has duplicates. Write them sorted, each once, to sorted.txt.")
+    refused, again, made = tool_texts(loop, "write_file")
+    assert refused == (
+        "Not written: names.txt is what the task reads, and it asks for sorted.txt, which does "
+        "not exist yet. Make sorted.txt from names.txt instead, with a command whose output "
+        "goes to it (COMMAND > sorted.txt). To change names.txt all the same, write it again.")
+    assert again.startswith("Wrote") and made.startswith("Wrote")  # insisting is allowed
+    assert names.read_text() == "al\nbo\n"
+
+
+def test_a_script_the_task_asks_for_is_named_as_what_to_write(runtime: Runtime) -> None:
+    (runtime.workspace / "words.txt").write_text("a b\n")
+    model = FakeModel([calls(call("bash", {"cmd": "cat words.txt"})),
+                       write("words.txt", "b a\n"), calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Write a script reverse.py that prints the words of words.txt reversed.")
+    assert "Write reverse.py instead. To change words.txt" in tool_texts(loop, "write_file")[0]
+    assert (runtime.workspace / "words.txt").read_text() == "a b\n"
+
+
+@pytest.mark.parametrize(("task", "review"), [
+    ("In sales.csv, change pen to 5.", True),  # no file to make: sales.csv is the output
+    ("Add up sales.csv into total.txt.", False),  # no review: not an unattended task run
+])
+def test_a_file_the_task_reads_is_written_when_nothing_else_is_asked_for(
+        runtime: Runtime, task: str, review: bool) -> None:
+    model = FakeModel([calls(call("bash", {"cmd": "cat sales.csv"})),
+                       write("sales.csv", "item,amount\npen,5\n"), calls(call("stop")),
+                       calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=review)
+    loop.run_until_stop(task)
+    assert tool_texts(loop, "write_file")[0].startswith("Wrote")
