@@ -155,7 +155,6 @@ class RunGuide:
         self._refused: set[str] = set()
         self._typed: set[str] = set()  # files whose text is a number the model typed
         self._guarded: set[str] = set()  # tests the task checks with, a write refused once
-        self._inputs: set[str] = set()  # files the task reads, a write over them refused once
         self._lacks: Optional[tuple[str, str]] = None  # (module, name) a failure said it lacks
         #: (file, function) a failed check points at, asked for alone; a write of it is spliced
         self.focus: Optional[tuple[str, str]] = None
@@ -184,7 +183,7 @@ class RunGuide:
         """A new run: nothing seen yet; with ``review``, note the files as they are now."""
         self.task = (task or "").strip() or self.task
         self._seen, self._refused, self._done, self._writes = set(), set(), {}, 0
-        self._typed, self._guarded, self._inputs, self._lacks = set(), set(), set(), None
+        self._typed, self._guarded, self._lacks = set(), set(), None
         self.focus = self._asserted = None
         self._tried.clear()
         self._before = self._files() if review else None
@@ -347,26 +346,26 @@ class RunGuide:
                 f"pass without testing anything. {instead}")
 
     def input_write(self, name: str, arguments: str) -> Optional[str]:
-        """The answer to a first write over a file the task reads while a file it asks for
-        does not exist yet, or None: told to write sorted.txt from names.txt, the 1.5B model
-        wrote names.txt again by hand, its duplicates kept, and never made sorted.txt."""
+        """The answer to a write over a file the task reads while a file it asks for does not
+        exist yet, or None: told to write sorted.txt from names.txt, the 1.5B model wrote
+        names.txt again by hand, its duplicates kept, and never made sorted.txt; refused once,
+        it sent the same write again at once. Once the new file exists, the write goes."""
         path = _clean(_written_path(name, _arguments(arguments)))
         named = [_clean(m.group(0)) for m in _FILE_NAME.finditer(self.task)]
-        if not path or path not in named or path not in (self._before or {}) \
-                or path in self._inputs:
+        if not path or path not in named or path not in (self._before or {}):
             return None
         wanted = [n for n in dict.fromkeys(named) if n not in (self._before or {})
                   and _output_name(n) and self._missing(n)][:MAX_MISSING]
         if not wanted:
             return None
-        self._inputs.add(path)
+        self.refused(name, arguments)  # the same write again is a loop, drawn again hotter
         first = wanted[0]
-        make = (f"Write {first} instead." if first.endswith(_CODE) else
-                f"Make {first} from {path} instead, with a command whose output goes to it "
+        make = (f"Write {first} first." if first.endswith(_CODE) else
+                f"Make {first} from {path} first, with a command whose output goes to it "
                 f"(COMMAND > {first}).")
         return (f"Not written: {path} is what the task reads, and it asks for "
                 f"{', '.join(wanted)}, which {'does' if len(wanted) == 1 else 'do'} not exist "
-                f"yet. {make} To change {path} all the same, write it again.")
+                f"yet. {make} Once it exists, {path} can be written too.")
 
     def _code_files(self) -> str:
         """The task's Python files that are not tests and exist: where a fix belongs."""

@@ -1035,24 +1035,39 @@ def test_a_chat_streams_repeated_lines_whole(runtime: Runtime) -> None:
     assert model.sent == [21]
 
 
-def test_a_write_over_the_file_a_task_reads_is_refused_once_while_its_output_is_missing(
+def test_a_write_over_the_file_a_task_reads_is_refused_while_its_output_is_missing(
         runtime: Runtime) -> None:
     # Told to write sorted.txt from names.txt, Qwen2.5-Coder-1.5B wrote names.txt again by
-    # hand, duplicates and all, and never made sorted.txt.
+    # hand, duplicates and all, and never made sorted.txt; refused once, it wrote it again.
     names = runtime.workspace / "names.txt"
     names.write_text("bo\nal\nbo\n")
     look = calls(call("bash", {"cmd": "cat names.txt"}))
     model = FakeModel([look, write("names.txt", "bo\nal\n"), write("names.txt", "al\nbo\n"),
-                       write("sorted.txt", "al\nbo\n"), calls(call("stop")), calls(call("stop"))])
+                       write("sorted.txt", "al\nbo\n"), write("names.txt", "al\nbo\n"),
+                       calls(call("stop")), calls(call("stop"))])
     loop = agent(model, runtime, check_before_stop=True, read_before_write=True)
     loop.run_until_stop("names.txt has duplicates. Write them sorted, each once, to sorted.txt.")
-    refused, again, made = tool_texts(loop, "write_file")
-    assert refused == (
+    refused, again, made, after = tool_texts(loop, "write_file")
+    assert refused == again == (
         "Not written: names.txt is what the task reads, and it asks for sorted.txt, which does "
-        "not exist yet. Make sorted.txt from names.txt instead, with a command whose output "
-        "goes to it (COMMAND > sorted.txt). To change names.txt all the same, write it again.")
-    assert again.startswith("Wrote") and made.startswith("Wrote")  # insisting is allowed
+        "not exist yet. Make sorted.txt from names.txt first, with a command whose output goes "
+        "to it (COMMAND > sorted.txt). Once it exists, names.txt can be written too.")
+    assert made.startswith("Wrote") and after.startswith("Wrote")  # sorted.txt exists now
     assert names.read_text() == "al\nbo\n"
+
+
+def test_a_refused_write_over_a_file_the_task_reads_sent_again_is_drawn_again(
+        runtime: Runtime) -> None:
+    (runtime.workspace / "names.txt").write_text("bo\nal\n")
+    same = write("names.txt", "al\nbo\n")
+    model = SamplingModel([calls(call("bash", {"cmd": "cat names.txt"})), same, same,
+                           calls(call("bash", {"cmd": "sort names.txt > sorted.txt"})),
+                           calls(call("stop")), calls(call("stop"))])
+    loop = agent(model, runtime, check_before_stop=True)
+    loop.run_until_stop("Write names.txt sorted to sorted.txt.")
+    # the same refused write again is a loop: asked again, hotter, and the new reply runs
+    assert model.temperatures[:4] == [None, None, None, REDRAW_TEMPERATURE]
+    assert (runtime.workspace / "sorted.txt").read_text() == "al\nbo\n"
 
 
 def test_a_script_the_task_asks_for_is_named_as_what_to_write(runtime: Runtime) -> None:
@@ -1061,7 +1076,7 @@ def test_a_script_the_task_asks_for_is_named_as_what_to_write(runtime: Runtime) 
                        write("words.txt", "b a\n"), calls(call("stop")), calls(call("stop"))])
     loop = agent(model, runtime, check_before_stop=True)
     loop.run_until_stop("Write a script reverse.py that prints the words of words.txt reversed.")
-    assert "Write reverse.py instead. To change words.txt" in tool_texts(loop, "write_file")[0]
+    assert "Write reverse.py first. Once it exists, words.txt" in tool_texts(loop, "write_file")[0]
     assert (runtime.workspace / "words.txt").read_text() == "a b\n"
 
 
