@@ -240,9 +240,12 @@ class AgentLoop:
             text_mode = self.tool_protocol == TEXT
             calls = read_actions(message.content, self.tools.names(), shell_blocks=True,
                                  shell_beside_calls=text_mode, file_blocks=text_mode).calls
+            focused = self._focused_block(message.content) if text_mode and not calls else None
+            calls = focused.calls if focused else calls
         if not calls:
             return "The model wrote one line over and over" if rambles(message.content) else ""
-        if self.guide.stuck_on(calls[0].function.name, calls[0].function.arguments):
+        name, arguments = calls[0].function.name, calls[0].function.arguments
+        if self.guide.stuck_on(name, self.guide.focus_write(name, arguments) or arguments):
             return f"The model repeated an action it has taken {STUCK_AFTER} times"
         return ""
 
@@ -350,7 +353,7 @@ class AgentLoop:
         """Make an unattended write of the asked-for function alone the whole file with that
         function in place: the model's words keep the function, the call the file."""
         for call in message.tool_calls or [] if self.unattended else []:
-            whole = self.guide.focus_write(call.function.name, call.function.arguments)
+            whole = self.guide.put_in_place(call.function.name, call.function.arguments)
             if whole is not None:
                 call.function = ToolCallFunction(call.function.name, whole)
 

@@ -519,10 +519,13 @@ class RunGuide:
             return None
         text = self._sandbox(_inside(self.focus[0], f"head -c {MAX_MODULE_BYTES}"))
         whole = splice(text, content) if text is not None else None
-        if whole is None:
-            return None
-        self._spliced = self.focus[1]
-        return json.dumps({**args, "content": whole})
+        return None if whole is None else json.dumps({**args, "content": whole})
+
+    def put_in_place(self, name: str, arguments: str) -> Optional[str]:
+        """:meth:`focus_write`, for a write about to run: its result will say so."""
+        whole = self.focus_write(name, arguments)
+        self._spliced = self.focus[1] if whole is not None and self.focus else ""
+        return whole
 
     def focus_block(self, text: str) -> Optional[tuple[int, str, str]]:
         """(end, file, code) of the first closed python block in a reply that defines the

@@ -11,12 +11,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pygent.app.agent import AgentLoop
+from pygent.app.agent import REDRAW_TEMPERATURE, AgentLoop
 from pygent.app.function_edit import (
     called_function,
     definition_text,
@@ -25,6 +26,7 @@ from pygent.app.function_edit import (
 )
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import RunGuide
+from pygent.domain.messages import Message
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, call, calls, say
 
@@ -93,6 +95,28 @@ def test_the_function_alone_is_put_in_its_place_and_the_rest_kept(runtime: Runti
     words = kept.content or ""
     assert "return -(-total // per_page)" in words and "LIMIT" not in words
     assert "LIMIT = 3" in kept.tool_calls[0].function.arguments  # the call says what was written
+
+
+class SamplingModel(FakeModel):
+    """Records the temperature each request asked for (None: the server's default)."""
+
+    def __init__(self, replies: list[Message]) -> None:
+        super().__init__(replies)
+        self.temperatures: list[Optional[float]] = []
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
+             temperature: Optional[float] = None) -> Any:
+        self.temperatures.append(temperature)
+        return super().chat(messages, model, tools)
+
+
+def test_the_same_function_written_back_a_third_time_is_drawn_again(runtime: Runtime) -> None:
+    # The 1.5B model wrote slugify back unchanged, alone as asked, five times in a row.
+    same = "```python\ndef page_count(total, per_page):\n    return total // per_page\n```"
+    model = SamplingModel([say(f"```bash\n{CHECK}\n```"), *(say(same) for _ in range(3)),
+                           say(STOP)])
+    text_agent(model, runtime).run_until_stop(f"Fix pages.py so that {CHECK} passes.")
+    assert model.temperatures[:5] == [None, None, None, None, REDRAW_TEMPERATURE]
 
 
 def test_a_name_a_test_cannot_import_is_asked_for_as_a_new_function(runtime: Runtime) -> None:
