@@ -136,7 +136,7 @@ def module_file(module: str) -> str:
     return module.replace(".", "/") + ".py"
 
 
-def ask_for(path: str, name: str, current: Optional[str], value: str = "") -> str:
+def ask_for(path: str, name: str, current: Optional[str]) -> str:
     """The request for one function alone: shown as it is, or as a stub when it is new. The
     code or the request comes last, as the last thing a small model reads is what it does:
     with the request before the files, the 1.5B model ran cat and wrote whole files."""
@@ -144,8 +144,6 @@ def ask_for(path: str, name: str, current: Optional[str], value: str = "") -> st
         return (f"Write only the new {name}: a python block with just this function, its "
                 f"body written. It is added to {path}, and the rest of {path} stays as it is:"
                 f"\n```python\ndef {name}(...):\n    ...\n```")
-    wrong = f"{value} " if value else ""  # what it gives: told only "fixed", the 1.5B model
-    # wrote slugify back unchanged; told page_count(11, 10) should give 2, it fixed it
-    return (f"{name} is in {path}:\n```python\n{current}\n```\n{wrong}Write only {name}, fixed: a "
+    return (f"{name} is in {path}:\n```python\n{current}\n```\nWrite only {name}, fixed: a "
             f"python block with just its def and body. It replaces {name} in {path}, and the "
             f"rest of {path} stays as it is.")

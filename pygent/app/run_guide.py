@@ -487,14 +487,13 @@ class RunGuide:
         lacking = missing_name(output, self.folder)
         self._lacks = lacking or self._lacks
         self._asserted = None
-        value = self.assert_value(output)
-        tip = failure_tip(name, output, self.folder, value)
+        tip = failure_tip(name, output, self.folder, self.assert_value(output))
         target = lacking or self._asserted
         self.focus = None if tip else self.focus  # a new traceback: a new function, or none
-        focused = bool(tip and target and self._focus_on(*target, "" if lacking else value))
+        focused = bool(tip and target and self._focus_on(*target))
         return f"{tip}\n[{self._ask}]" if focused and ask else tip
 
-    def _focus_on(self, path: str, name: str, value: str = "") -> bool:
+    def _focus_on(self, path: str, name: str) -> bool:
         """Ask for function ``name`` of ``path`` alone from now on; False when it could not be
         put in place (the module does not parse, or defines the name some other way) or is too
         long to show."""
@@ -504,7 +503,7 @@ class RunGuide:
         current = definition_text(text, name)
         if current is None and defines(text, name) or len(current or "") > SHOWN_BYTES:
             return False
-        self.focus, self._ask = (_clean(path), name), ask_for(path, name, current, value)
+        self.focus, self._ask = (_clean(path), name), ask_for(path, name, current)
         self._seen.add(_clean(path))  # shown as much as the write will change
         return True
 

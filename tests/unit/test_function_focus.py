@@ -72,8 +72,7 @@ def test_a_failed_assert_shows_its_function_and_asks_for_it_alone(runtime: Runti
     asked = results(model)[1]
     assert "page_count(11, 10) gives 1, not 2." in asked
     assert ("[page_count is in pages.py:\n```python\ndef page_count(total, per_page):\n"
-            "    return total // per_page\n```\npage_count(11, 10) gives 1, not 2. Write only "
-            "page_count, fixed: a python block "
+            "    return total // per_page\n```\nWrite only page_count, fixed: a python block "
             "with just its def and body. It replaces page_count in pages.py, and the rest of "
             "pages.py stays as it is.]") in asked
 
@@ -140,8 +139,7 @@ def test_the_review_the_recheck_and_a_repeat_end_with_the_request(runtime: Runti
     text_agent(model, runtime).run_until_stop(f"Fix pages.py so that {CHECK} passes.")
     review, recheck, _, repeat = results(model)[1:5]
     asked = ("page_count is in pages.py:\n```python\ndef page_count(total, per_page):\n"
-             "    return total // per_page\n```\npage_count(11, 10) gives 1, not 2. Write only "
-             "page_count, fixed: a python block "
+             "    return total // per_page\n```\nWrite only page_count, fixed: a python block "
              "with just its def and body. It replaces page_count in pages.py, and the rest of "
              "pages.py stays as it is.")
     assert review.endswith(f"It fails. {asked}") and review.count("Write only") == 1
