@@ -16,6 +16,10 @@ in an unattended run:
   loop to redraw the reply (see ``AgentLoop``);
 * the first ``stop`` also runs the commands the task names (``python3 test_pages.py``) and shows
   what they printed, and a stop while one still fails is answered once more.
+* a failed check that names one function (the call in a failed assert, a name a test could
+  not import) asks for that function alone, and a reply that writes just it is put in its
+  place in the file (see ``function_edit``): asked for whole files, the model copies them;
+* a write over a file the task reads waits until the file the task asks for exists.
 
 Files are looked at by commands in the sandbox (``head -c``, ``cksum``), never read by the
 host: a name the model or the listing gives may be a FIFO or a file of many gigabytes. Those
