@@ -9,6 +9,8 @@ result says when the shell's state (cwd, exports) was reset.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -106,3 +108,23 @@ def _args(pid: int) -> str:
             return handle.read()
     except OSError:
         return ""
+
+
+_IGNORING = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+from pygent.runtime import Runtime
+with Runtime(use_docker=False, workspace=sys.argv[1]) as runtime:
+    result = runtime.run("sleep 30; echo removed", timeout=1)
+    print(result.timed_out, "removed" in result.output)
+"""
+
+
+def test_a_pygent_started_with_sigint_ignored_still_cuts_off_the_rest_of_the_line(
+        tmp_path: Any) -> None:
+    # Started in the background (``nohup pygent run ... &``), Pygent has SIGINT ignored, and a
+    # shell cannot trap a signal ignored when it started: the timeout killed the sleep and the
+    # rest of the line ran on (seen when a CI rehearsal was started that way).
+    done = subprocess.run([sys.executable, "-c", _IGNORING, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.split() == ["True", "False"], done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -23,6 +24,20 @@ from .paths import WorkspaceFiles, remove_tree
 from .protocol import ShellGone, ShellProtocol, ShellStream, join_notices, result_from
 from .shell import ShellSandbox
 
+#: Python that puts SIGINT back to its default, then runs its arguments.
+_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
+def _with_default_sigint(argv: list[str]) -> list[str]:
+    """``argv``, run with SIGINT at its default when Pygent itself has it ignored: started in
+    the background (``nohup pygent run ... &``), it has, and a shell cannot trap a signal
+    ignored when it started, so an interrupt or a timeout killed the command and the rest of
+    its line ran on. Only then does the shell's start cost a Python start more."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return argv
+    return [sys.executable, "-c", _DEFAULT_SIGINT, *argv]
+
 
 class PipeShell(ShellStream):
     """A bash started as a child process (bare or in bubblewrap), talked to through pipes."""
@@ -31,7 +46,8 @@ class PipeShell(ShellStream):
                  protocol: ShellProtocol, confined: bool) -> None:
         super().__init__(protocol)
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            _with_default_sigint(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             cwd=cwd, env=env, start_new_session=True, bufsize=0)
         self.pid = self.process.pid  # the shell's host pid (confined: found below)
         self.spare = {self.process.pid}  # the shell and, confined, its namespace's init
