@@ -65,6 +65,19 @@ class FakeModel:
         return reply
 
 
+
+class SamplingModel(FakeModel):
+    """A scripted model that, like the OpenAI adapter, takes a temperature per request."""
+
+    def __init__(self, replies: Iterable[Reply] = ()) -> None:
+        super().__init__(replies)
+        self.temperatures: list[Optional[float]] = []
+
+    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
+             temperature: Optional[float] = None) -> Any:
+        self.temperatures.append(temperature)
+        return super().chat(messages, model, tools)
+
 class CrowdModel:
     """Replies after ``seconds``, counting the requests in flight and the most ever at once
     (``peak``); with ``fail``, each request ends in a ModelError instead."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
 
 import pytest
 from hypothesis import given
@@ -26,9 +25,8 @@ from pygent.app.function_edit import (
 )
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import RunGuide
-from pygent.domain.messages import Message
 from pygent.runtime import Runtime
-from tests.fakes import FakeModel, call, calls, say
+from tests.fakes import FakeModel, SamplingModel, call, calls, say
 
 PAGES = ('"""Pages."""\n\nimport math\n\n\ndef page_count(total, per_page):\n'
          "    return total // per_page\n\n\n@staticmethod\ndef page(items, number):\n"
@@ -94,19 +92,6 @@ def test_the_function_alone_is_put_in_its_place_and_the_rest_kept(runtime: Runti
     words = kept.content or ""
     assert "return -(-total // per_page)" in words and "LIMIT" not in words
     assert "LIMIT = 3" in kept.tool_calls[0].function.arguments  # the call says what was written
-
-
-class SamplingModel(FakeModel):
-    """Records the temperature each request asked for (None: the server's default)."""
-
-    def __init__(self, replies: list[Message]) -> None:
-        super().__init__(replies)
-        self.temperatures: list[Optional[float]] = []
-
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
-             temperature: Optional[float] = None) -> Any:
-        self.temperatures.append(temperature)
-        return super().chat(messages, model, tools)
 
 
 def test_the_same_function_written_back_a_third_time_is_drawn_again(runtime: Runtime) -> None:

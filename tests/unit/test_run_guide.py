@@ -38,7 +38,7 @@ from pygent.app.tracebacks import (
 )
 from pygent.domain.sandbox import CommandResult
 from pygent.runtime import Runtime
-from tests.fakes import FakeModel, call, calls, say
+from tests.fakes import FakeModel, SamplingModel, call, calls, say
 
 PAGES = "def page_count(total, per_page):\n    return total // per_page\n"
 
@@ -345,19 +345,6 @@ def test_the_same_check_after_a_write_is_no_repeat(runtime: Runtime) -> None:
     outputs = tool_texts(loop, "bash")
     assert "[exit status 1]" in outputs[1]
     assert outputs[2] == REPEATED.format(next=CHECK_CHANGE)
-
-
-class SamplingModel(FakeModel):
-    """A scripted model that, like the OpenAI adapter, takes a temperature per request."""
-
-    def __init__(self, replies: list[object]) -> None:
-        super().__init__(replies)  # type: ignore[arg-type]
-        self.temperatures: list[object] = []
-
-    def chat(self, messages: list[dict[str, Any]], model: str, tools: list[dict[str, Any]],
-             temperature: Optional[float] = None) -> Any:
-        self.temperatures.append(temperature)
-        return super().chat(messages, model, tools)
 
 
 def test_a_third_run_of_the_same_action_is_drawn_again_hotter(runtime: Runtime) -> None:
