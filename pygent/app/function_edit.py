@@ -17,11 +17,19 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
 
 
-def _tree(text: str) -> Optional[ast.Module]:
+def python_tree(text: str, mode: str = "exec") -> Optional[ast.AST]:
+    """``ast.parse`` for text a model or a command wrote, None where it cannot be parsed:
+    deep nesting (``x.a.a.a...``, ``-----1``) makes the parser raise RecursionError or
+    MemoryError, which would otherwise end the run."""
     try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError):  # ValueError: a NUL byte
+        return ast.parse(text, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte
         return None
+
+
+def _tree(text: str) -> Optional[ast.Module]:
+    tree = python_tree(text)
+    return tree if isinstance(tree, ast.Module) else None
 
 
 def parses(text: str) -> bool:

@@ -8,6 +8,8 @@ import shlex
 from collections.abc import Collection
 from typing import Any, Callable, Optional
 
+from .function_edit import python_tree
+
 _PROMPT = "$ "
 
 
@@ -90,9 +92,8 @@ def python_style_call(body: str, names: Collection[str],
     Only a block that is one call of a registered tool other than bash, with literal
     arguments; positional ones take the tool's parameters in ``order(name)``.
     """
-    try:
-        tree = ast.parse(body.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    tree = python_tree(body.strip(), mode="eval")
+    if not isinstance(tree, ast.Expression):
         return None
     call = tree.body
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):

@@ -10,6 +10,8 @@ import posixpath
 import re
 from typing import Optional
 
+from .function_edit import python_tree
+
 #: A Python traceback's frame: ``  File "/w/main.py", line 2, in <module>`` and its code line.
 _FRAME = re.compile(r'^  File "(?P<path>/[^"\n]+)", line (?P<line>\d+)(?:, in [^\n]*)?\n'
                     r"(?:    (?P<code>[^\n]+)\n)?", re.MULTILINE)
@@ -76,25 +78,27 @@ def failed_equality(output: str, folder: str = "") -> Optional[tuple[str, str, s
     if found is None:
         return None
     last = found[0][-1]
-    try:
-        body = ast.parse((last["code"] or "").strip()).body
-    except (SyntaxError, ValueError):  # an assert over several lines shows only its first
+    tree = python_tree((last["code"] or "").strip())  # None: an assert over several lines
+    if not isinstance(tree, ast.Module):  # shows only its first
         return None
+    body = tree.body
     if len(body) != 1 or not isinstance(body[0], ast.Assert) or body[0].msg is not None:
         return None
     test = body[0].test
     if not isinstance(test, ast.Compare) or len(test.ops) != 1 \
             or not isinstance(test.ops[0], ast.Eq) or not isinstance(test.left, ast.Call):
         return None
-    return last["path"], ast.unparse(test.left), ast.unparse(test.comparators[0])
+    try:
+        return last["path"], ast.unparse(test.left), ast.unparse(test.comparators[0])
+    except RecursionError:  # a deeply nested line the parser took: nothing worth running
+        return None
 
 
 def value_script(test_text: str, expression: str) -> Optional[str]:
     """Python that prints ``repr(expression)`` after the test file's own top-level imports
     (None when the file does not parse)."""
-    try:
-        tree = ast.parse(test_text)
-    except (SyntaxError, ValueError):
+    tree = python_tree(test_text)
+    if not isinstance(tree, ast.Module):
         return None
     imports = [ast.unparse(node) for node in tree.body
                if isinstance(node, (ast.Import, ast.ImportFrom))]

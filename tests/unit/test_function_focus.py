@@ -25,6 +25,8 @@ from pygent.app.function_edit import (
 )
 from pygent.app.registry import ToolRegistry, builtin_tools
 from pygent.app.run_guide import RunGuide
+from pygent.app.text_shell import python_style_call
+from pygent.app.tracebacks import failed_equality, value_script
 from pygent.runtime import Runtime
 from tests.fakes import FakeModel, SamplingModel, call, calls, say
 
@@ -257,3 +259,20 @@ def test_a_splice_parses_and_holds_every_function_of_both(old: list[str], new: l
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_splice_never_raises(source: str, code: str) -> None:
     splice(source, code)
+
+
+@pytest.mark.parametrize("deep", ["x" + ".a" * 100_000, "-" * 100_000 + "1",
+                                  "x" + ".a" * 900, "-" * 900 + "1", "a" + "[0]" * 100_000])
+def test_python_nested_past_the_parsers_depth_is_no_python_and_never_ends_the_run(
+        deep: str) -> None:
+    # A module, a test or a traceback line is text a command or a model wrote: nested deep
+    # enough, ast.parse raised MemoryError or RecursionError, and ast.unparse RecursionError.
+    trace = ('Traceback (most recent call last):\n  File "/w/test_a.py", line 1, in <module>\n'
+             f"    assert f({deep}) == 1\nAssertionError")
+    assert failed_equality(trace, "/w") is None
+    for spliced in (splice(f"x = {deep}\n", FIXED), splice(PAGES, f"def f():\n    {deep}\n")):
+        assert spliced is None or spliced.endswith("\n")  # parsed, or no Python: no raise
+    assert definitions_only(deep) == [] and called_function(f"x = {deep}", "f(1)") is None
+    assert value_script(f"x = {deep}", "f(1)") in (None, "print(repr(f(1)))")
+    assert python_style_call(f"write_file('a', {deep})", ["write_file"],
+                             lambda name: ["path", "content"]) is None
